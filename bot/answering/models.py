@@ -1,0 +1,51 @@
+"""The answer a question gets: text with markers, numbered citations, related sources, passages."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One numbered source of an answer, with the exact sentences the answer quotes from it."""
+
+    n: int
+    source_id: str
+    title: str
+    publisher: str
+    published: str
+    url: str
+    kind: str
+    quote: str
+
+
+@dataclass(frozen=True)
+class RankedPassage:
+    """A retrieved passage as shown in `--json` output."""
+
+    source_id: str
+    score: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Everything the surfaces (terminal, JSON, Discord) render."""
+
+    question: str
+    answer: str
+    abstained: bool
+    citations: tuple[Citation, ...] = ()
+    related: tuple[Citation, ...] = ()
+    passages: tuple[RankedPassage, ...] = ()
+    reason: str = field(default="", compare=False)  # why it abstained, for logs and organizers
+
+    def to_json(self) -> dict:
+        """The `citebot ask --json` object of DESIGN.md."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "citations": [asdict(c) for c in self.citations],
+            "related": [asdict(c) for c in self.related],
+            "passages": [asdict(p) for p in self.passages],
+        }

@@ -1,0 +1,59 @@
+"""What kind of thing a question asks for, and whether a sentence holds that kind of thing."""
+from __future__ import annotations
+
+import enum
+import re
+
+
+class Wants(enum.Enum):
+    """The kind of answer a question asks for."""
+
+    ANYTHING = "anything"
+    NUMBER = "number"
+    DATE = "date"
+    REASON = "reason"
+
+
+_NUMBER_QUESTION = re.compile(
+    r"\b(how (many|much|often|large|big)|what (percentage|percent|share|proportion|fraction|number|portion|amount)"
+    r"|what was the (total|number|share|amount))\b", re.I)
+_DATE_QUESTION = re.compile(r"^\s*(when|since when)\b|\b(what|which) (year|date|month|day)\b|\bwhen (did|was|were|is|does|do)\b", re.I)
+_REASON_QUESTION = re.compile(r"^\s*why\b|\b(what|which) (were|was|are|is) the reasons?\b|\breasons? (for|why)\b|\bwhy did\b", re.I)
+
+_MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+_YEAR = r"\b(?:19|20)\d{2}\b"
+_HAS_DATE = re.compile(rf"{_YEAR}|\b{_MONTH}\.? \d{{1,2}}\b|\b(?:fy|fiscal year) ?\d{{2,4}}\b", re.I)
+_SPELLED = (r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty"
+            r"|hundred|thousand|million|billion|half|quarter|third|fifth|dozens?|majority|minority|most|none)\b")
+_HAS_REASON = re.compile(
+    r"\b(because|since|due to|reasons?|concerns?|concerned|fears?|feared|worr(?:y|ied|ies)|cit(?:ed|ing)|said|says|saying"
+    r"|argued|so that|in order to|too broad|would|could|deter|profiling|undermin\w*|failing|goal)\b", re.I)
+
+
+def classify(question: str) -> Wants:
+    """Classify the question by its wording (number, date, reason, or anything)."""
+    if _NUMBER_QUESTION.search(question):
+        return Wants.NUMBER
+    if _REASON_QUESTION.search(question):
+        return Wants.REASON
+    if _DATE_QUESTION.search(question):
+        return Wants.DATE
+    return Wants.ANYTHING
+
+
+def _has_count(sentence: str) -> bool:
+    """A figure that is not merely a year or a day of the month."""
+    without_dates = re.sub(rf"\b{_MONTH}\.? \d{{1,2}}(?:st|nd|rd|th)?\b,?|{_YEAR}|\b(?:fy|fiscal year) ?\d{{2,4}}\b",
+                           " ", sentence, flags=re.I)
+    return bool(re.search(r"\d", without_dates) or re.search(_SPELLED, without_dates, re.I))
+
+
+def holds(wants: Wants, sentence: str) -> bool:
+    """True when the sentence contains the kind of thing the question wants."""
+    if wants is Wants.NUMBER:
+        return _has_count(sentence)
+    if wants is Wants.DATE:
+        return bool(_HAS_DATE.search(sentence))
+    if wants is Wants.REASON:
+        return bool(_HAS_REASON.search(sentence))
+    return True

@@ -1,0 +1,224 @@
+"""The `citebot` command: index, ask, sources, stats, eval, check, serve, and run (terminal Q&A or Discord)."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from bot.errors import CitebotError
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INDEX, EXIT_SKIPPED = 0, 1, 2, 3, 4
+
+
+def _service(args: argparse.Namespace):
+    from bot.service import KnowledgeService
+    from bot.settings import load_settings
+
+    settings = load_settings(home=args.home)
+    return KnowledgeService(settings)
+
+
+def _progress():
+    from bot.progress import ProgressBar
+    return ProgressBar("embedding passages")
+
+
+def _print_json(data: object) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    service = _service(args)
+    outcome = service.build_index(rebuild=args.rebuild, progress=_progress())
+    report = outcome.report
+    print(f"embedded {report.embedded}, reused {report.reused}, removed {report.removed} passages; "
+          f"{report.passages} passages from {report.sources} sources in {report.generation}")
+    for problem in outcome.problems:
+        print(f"skipped {problem.path}: {problem.reason}", file=sys.stderr)
+    if outcome.problems:
+        print(f"{len(outcome.problems)} file(s) skipped; fix them and run `citebot index` again.", file=sys.stderr)
+        return EXIT_SKIPPED
+    return EXIT_OK
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from bot.rendering.terminal import render_answer
+
+    service = _service(args)
+    service.searchable(progress=_progress())
+    answer, _ = service.answer_and_record(" ".join(args.question), surface="cli")
+    if args.json:
+        _print_json(answer.to_json())
+    else:
+        print(render_answer(answer))
+    return EXIT_OK
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    from bot.rendering.terminal import render_sources
+
+    sources = _service(args).sources()
+    if args.json:
+        _print_json([{k: getattr(s, k) for k in ("id", "title", "publisher", "published", "url", "kind", "author")}
+                     for s in sources])
+    else:
+        print(render_sources(sources))
+    return EXIT_OK
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from bot.rendering.terminal import render_statistics
+
+    rows = _service(args).statistics(" ".join(args.query))
+    if args.json:
+        _print_json([{k: v for k, v in asdict(r).items() if k != "path"} for r in rows])
+    else:
+        print(render_statistics(rows))
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from bot.evaluation import evaluate, read_question_set
+
+    questions = read_question_set(Path(args.file))
+    service = _service(args)
+    service.searchable(progress=_progress())
+    report = evaluate(service, questions)
+    if args.json:
+        _print_json(report)
+        return EXIT_OK
+    for row in report["per_question"]:
+        if row["answerable"]:
+            mark = "ok  " if row["correct"] else ("ABST" if row["abstained"] else "MISS")
+        else:
+            mark = "ok  " if row["abstained"] else "ANSW"
+        print(f"{mark} {row['id']:>5}  {row['question'][:70]}")
+    print()
+    for key in ("answer_accuracy", "hit_at_5", "abstention_accuracy", "false_abstentions", "citation_validity"):
+        print(f"{key:>20}: {report[key]}")
+    print(f"{'questions':>20}: {report['questions']} ({report['answerable']} answerable)")
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from knowledge.corpus_check import check_corpus
+    from knowledge.corpus_loader import BUNDLED_CORPUS
+
+    folder = Path(args.folder) if args.folder else BUNDLED_CORPUS
+    problems = check_corpus(folder)
+    for problem in problems:
+        print(problem)
+    print(f"{folder}: {'ok' if not problems else f'{len(problems)} problem(s)'}")
+    return EXIT_OK if not problems else EXIT_USAGE
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """Terminal Q&A: a prompt on a terminal, or one answer per input line when piped."""
+    from bot.rendering.terminal import render_answer
+
+    service = _service(args)
+    service.searchable(progress=_progress())
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print("citebot: ask about the sources (empty line or Ctrl-D to quit).")
+    while True:
+        try:
+            line = input("question> " if interactive else "")
+        except EOFError:
+            break
+        if not line.strip():
+            if interactive:
+                break
+            continue
+        if not interactive:
+            print(f"> {line.strip()}")
+        try:
+            answer, _ = service.answer_and_record(line, surface="terminal")
+            print(render_answer(answer))
+        except CitebotError as exc:
+            print(f"error: {exc}")
+        print()
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from bot.settings import load_settings
+
+    settings = load_settings(home=args.home)
+    try:
+        from bot.discord_app.runner import serve
+    except ImportError as exc:  # the Discord layer is optional for terminal use
+        print(f"error: the Discord app is not available ({exc})", file=sys.stderr)
+        return EXIT_ERROR
+    return serve(settings)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The main job: serve Discord when a token is configured, otherwise answer in the terminal."""
+    from bot.settings import load_settings
+
+    if load_settings(home=args.home).discord_token:
+        return cmd_serve(args)
+    return cmd_chat(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="citebot", description=__doc__)
+    parser.add_argument("--home", type=Path, help="data folder (default: $CITEBOT_HOME or ./.citebot)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="build or update the index from the sources")
+    p.add_argument("--rebuild", action="store_true", help="re-embed everything")
+    p.set_defaults(func=cmd_index)
+    p = sub.add_parser("ask", help="answer one question")
+    p.add_argument("question", nargs="+")
+    p.add_argument("--json", action="store_true", help="print the JSON object of DESIGN.md")
+    p.set_defaults(func=cmd_ask)
+    p = sub.add_parser("sources", help="list every source with its date")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_sources)
+    p = sub.add_parser("stats", help="show statistics as a table")
+    p.add_argument("query", nargs="*", help="words every shown row must contain")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_stats)
+    p = sub.add_parser("eval", help="evaluate answers on a question set (.jsonl)")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval)
+    p = sub.add_parser("check", help="check a corpus folder (front matter, ids, dates, URLs, CSV)")
+    p.add_argument("folder", nargs="?")
+    p.set_defaults(func=cmd_check)
+    p = sub.add_parser("chat", help="answer questions typed in the terminal (or one per stdin line)")
+    p.set_defaults(func=cmd_chat)
+    p = sub.add_parser("serve", help="run the Discord bot")
+    p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("run", help="serve Discord if DISCORD_TOKEN is set, else terminal Q&A")
+    p.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    args = build_parser().parse_args(argv)
+    level = logging.INFO if args.verbose or args.command == "serve" else logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("sentence_transformers", "transformers", "httpx", "huggingface_hub"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    try:
+        return args.func(args)
+    except CitebotError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

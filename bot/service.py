@@ -1,0 +1,214 @@
+"""The answering API every surface uses: keeps the index current and answers questions in a scope."""
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.activity import ActivityLog
+from bot.answering.compose import AnswerConfig, Composer
+from bot.answering.models import Answer
+from bot.errors import IndexUnavailable, QuestionError, SourceRejected
+from bot.settings import Settings
+from embeddings.encoder import Encoder
+from embeddings.index_store import BuildReport, IndexDamagedError, IndexMissingError, IndexStore
+from embeddings.search import SearchIndex
+from knowledge.corpus_loader import BUNDLED_CORPUS, Corpus, CorpusFolder, load_corpus
+from knowledge.errors import SourceReadError
+from knowledge.readers import SUPPORTED_SUFFIXES, SourceDefaults, read_source_bytes, slugify
+from knowledge.records import SHARED_SCOPE, Source, StatisticRow
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class IndexOutcome:
+    """A build's report plus the files that were skipped."""
+
+    report: BuildReport
+    problems: tuple[SourceReadError, ...]
+
+
+def clean_question(question: str, limit: int) -> str:
+    """Collapse whitespace and refuse empty or oversized questions."""
+    text = " ".join(question.replace("\x00", " ").split())
+    if not text:
+        raise QuestionError("The question is empty. Ask something like: which states opted out?")
+    if len(text) > limit:
+        raise QuestionError(f"The question is {len(text)} characters long; the limit is {limit}. Please shorten it.")
+    return text
+
+
+class KnowledgeService:
+    """Owns the encoder, the index on disk and the searchable index in memory."""
+
+    def __init__(self, settings: Settings, answer_config: AnswerConfig | None = None) -> None:
+        self.settings = settings
+        self.encoder = Encoder(settings.model)
+        self.store = IndexStore(settings.home)
+        self.activity = ActivityLog(settings.activity_db)
+        self.answer_config = answer_config or AnswerConfig(max_sentences=settings.max_answer_sentences)
+        self._search: SearchIndex | None = None
+        self._composer: Composer | None = None
+        self._load_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+
+    # ----- corpus and index --------------------------------------------------------------------------
+
+    def corpus_folders(self) -> list[CorpusFolder]:
+        """The shared folders, then one folder per server that added sources."""
+        folders = [CorpusFolder(BUNDLED_CORPUS)] if self.settings.include_bundled_corpus else []
+        folders += [CorpusFolder(Path(p)) for p in self.settings.corpus]
+        uploads = self.settings.uploads_home
+        if uploads.is_dir():
+            for scope_dir in sorted(p for p in uploads.iterdir() if p.is_dir()):
+                folders.append(CorpusFolder(scope_dir, SourceDefaults(scope=scope_dir.name)))
+        return folders
+
+    def load_corpus(self) -> Corpus:
+        """Read every source; unreadable files are reported, not fatal."""
+        corpus = load_corpus(self.corpus_folders())
+        for problem in corpus.problems:
+            log.warning("skipped %s", problem)
+        return corpus
+
+    def build_index(self, rebuild: bool = False, progress: Progress | None = None) -> IndexOutcome:
+        """Bring the index up to date with the sources and switch the searchable index to it."""
+        with self._write_lock:
+            corpus = self._with_upload_metadata(self.load_corpus())
+            report = self.store.build(corpus, self.encoder, rebuild=rebuild, progress=progress)
+            if report.changed or self._search is None:
+                self._install(self.store.load())
+            return IndexOutcome(report, corpus.problems)
+
+    def _install(self, stored) -> None:
+        search = SearchIndex(stored, self.encoder)
+        # One assignment swaps both: a question in flight keeps the objects it already holds.
+        self._search, self._composer = search, Composer(search, self.answer_config)
+
+    def searchable(self, build_if_missing: bool = True, progress: Progress | None = None) -> tuple[SearchIndex, Composer]:
+        """The current searchable index, loading (or, if missing, building) it on first use."""
+        search, composer = self._search, self._composer
+        if search is not None and composer is not None:
+            return search, composer
+        with self._load_lock:
+            if self._search is None:
+                try:
+                    self._install(self.store.load())
+                except IndexMissingError:
+                    if not build_if_missing:
+                        raise IndexUnavailable("No index has been built yet. Run `citebot index`.") from None
+                    log.info("no index yet under %s: building it from the sources", self.settings.home)
+                    self.build_index(progress=progress)
+                except IndexDamagedError as exc:
+                    raise IndexUnavailable(str(exc)) from None
+            return self._search, self._composer  # type: ignore[return-value]
+
+    # ----- answering ---------------------------------------------------------------------------------
+
+    def answer(self, question: str, scope: str | None = None) -> Answer:
+        """Answer a question from the sources visible in scope (the shared corpus plus that server's)."""
+        text = clean_question(question, self.settings.max_question_chars)
+        search, composer = self.searchable()
+        answer = composer.compose(search.search(text, scope=scope, k=self.settings.retrieve_passages))
+        if answer.abstained:
+            log.info("abstained on %r: %s", text[:120], answer.reason)
+        return answer
+
+    def answer_and_record(self, question: str, scope: str | None = None, *, user_id: str = "",
+                          surface: str = "cli") -> tuple[Answer, int]:
+        """Answer, and record the question (unanswered ones are what organizers see in /kb gaps)."""
+        answer = self.answer(question, scope)
+        question_id = self.activity.record_question(scope or SHARED_SCOPE, user_id, answer.question,
+                                                    answer.abstained, surface)
+        return answer, question_id
+
+    def sources(self, scope: str | None = None) -> list[Source]:
+        """Sources visible in scope (shared plus that server's), statistics rows excluded, by date."""
+        search, _ = self.searchable()
+        visible = (SHARED_SCOPE, scope or SHARED_SCOPE)
+        items = [s for s in search.stored.sources.values() if s.scope in visible and s.kind != "statistic"]
+        return sorted(items, key=lambda s: (s.scope != SHARED_SCOPE, s.published, s.id))
+
+    def statistics(self, query: str = "", scope: str | None = None) -> list[StatisticRow]:
+        """Statistics rows visible in scope whose text contains every word of query."""
+        search, _ = self.searchable()
+        visible = (SHARED_SCOPE, scope or SHARED_SCOPE)
+        words = [w for w in re.split(r"\s+", query.lower()) if w]
+        rows = [row for row_scope, row in search.stored.statistics if row_scope in visible]
+        return [row for row in rows if all(w in " ".join((row.statistic, row.scope, row.note, row.value)).lower()
+                                           for w in words)]
+
+    # ----- organizer sources -------------------------------------------------------------------------
+
+    def scope_folder(self, scope: str) -> Path:
+        """Folder holding a server's original source files."""
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", scope) or scope == SHARED_SCOPE:
+            raise SourceRejected(f"{scope!r} is not a valid server scope")
+        return self.settings.uploads_home / scope
+
+    def add_source(self, scope: str, filename: str, data: bytes, *, added_by: str = "",
+                   defaults: SourceDefaults | None = None) -> tuple[Source, ...]:
+        """Validate and store an organizer's file for one server, then update the index."""
+        suffix = Path(filename).suffix.lower()
+        if suffix not in SUPPORTED_SUFFIXES:
+            raise SourceRejected(f"{filename!r} has type {suffix or '(none)'}; "
+                                 f"supported types are {', '.join(SUPPORTED_SUFFIXES)}")
+        if len(data) > self.settings.upload_max_bytes:
+            raise SourceRejected(f"{filename!r} is {len(data) / 1e6:.1f} MB; the limit is "
+                                 f"{self.settings.upload_max_bytes / 1e6:.0f} MB")
+        folder = self.scope_folder(scope)
+        stem = slugify(Path(filename).stem)
+        target = folder / f"{stem}{suffix}"
+        defaults = defaults or SourceDefaults(publisher="organizer upload", scope=scope, added_by=added_by)
+        try:
+            result = read_source_bytes(target, data, defaults)
+        except SourceReadError as exc:
+            raise SourceRejected(f"{filename!r} {exc.reason}") from None
+        with self._write_lock:
+            folder.mkdir(parents=True, exist_ok=True)
+            from embeddings.atomic import write_bytes_atomic  # keep the import local to writers
+            write_bytes_atomic(target, data)
+            self._remember_uploader(target, added_by)
+        self.build_index()
+        return result.sources
+
+    def _remember_uploader(self, target: Path, added_by: str) -> None:
+        from embeddings.atomic import write_text_atomic
+        write_text_atomic(target.with_name(f".{target.name}.added_by"), added_by)
+
+    def _with_upload_metadata(self, corpus: Corpus) -> Corpus:
+        """Attach who added each organizer file (kept beside it) to its sources."""
+        from dataclasses import replace
+        sources = []
+        for source in corpus.sources:
+            marker = Path(source.path).with_name(f".{Path(source.path).name}.added_by")
+            if source.scope != SHARED_SCOPE and marker.is_file():
+                source = replace(source, added_by=marker.read_text(encoding="utf-8").strip())
+            sources.append(source)
+        return Corpus(tuple(sources), corpus.statistics, corpus.problems)
+
+    def remove_source(self, scope: str, source_id: str) -> Source:
+        """Delete a server's source file (all rows of a CSV go with it) and update the index."""
+        search, _ = self.searchable()
+        source = search.stored.sources.get(f"{scope}/{source_id}")
+        if source is None:
+            raise SourceRejected(f"This server has no source with id {source_id!r}. See /kb list.")
+        path = Path(source.path)
+        with self._write_lock:
+            if path.is_file() and self.scope_folder(scope) in path.parents:
+                path.unlink()
+                path.with_name(f".{path.name}.added_by").unlink(missing_ok=True)
+        self.build_index()
+        return source
+
+    def remove_scope(self, scope: str) -> None:
+        """Delete every source of a server (used when the bot leaves it)."""
+        with self._write_lock:
+            shutil.rmtree(self.scope_folder(scope), ignore_errors=True)
+        self.build_index()

@@ -1,0 +1,61 @@
+"""All settings in one place, read from the environment (CITEBOT_*) and an optional .env file."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from embeddings.encoder import BUNDLED_MODEL
+
+
+class Settings(BaseSettings):
+    """citebot's configuration; every field can be set as CITEBOT_<NAME> (see README, Configuration)."""
+
+    model_config = SettingsConfigDict(env_prefix="CITEBOT_", env_file=".env", env_file_encoding="utf-8",
+                                      extra="ignore", frozen=True, populate_by_name=True)
+
+    home: Path = Field(default=Path(".citebot"), description="Where the index, uploads and feedback live.")
+    model: str = Field(default=BUNDLED_MODEL, description="sentence-transformers model name or path.")
+    corpus: list[Path] = Field(default_factory=list,
+                               description="Extra shared source folders, searched with the bundled corpus.")
+    include_bundled_corpus: bool = True
+
+    # Answering
+    max_answer_sentences: int = Field(default=4, ge=1, le=8)
+    retrieve_passages: int = Field(default=8, ge=1, le=50)
+    max_question_chars: int = Field(default=500, ge=10, le=4000)
+
+    # Discord
+    discord_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices(
+        "DISCORD_TOKEN", "CITEBOT_DISCORD_TOKEN"))
+    discord_api_base: str | None = Field(default=None, description="Discord-compatible REST base URL.")
+    discord_gateway: str | None = Field(default=None, description="Discord-compatible gateway websocket URL.")
+    dev_guild: int | None = Field(default=None, description="Sync commands to this guild only, at once.")
+    cooldown_seconds: float = Field(default=10.0, ge=0)
+    answer_workers: int = Field(default=2, ge=1, le=32)
+    url_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
+    upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    url_timeout_seconds: float = Field(default=15.0, gt=0)
+    allow_private_urls: bool = Field(default=False, description="Test only: let add-url reach local addresses.")
+    log_level: str = "INFO"
+
+    @property
+    def index_home(self) -> Path:
+        """Folder of the index generations."""
+        return self.home / "index"
+
+    @property
+    def uploads_home(self) -> Path:
+        """Folder of organizer-added source files, one subfolder per server."""
+        return self.home / "sources"
+
+    @property
+    def activity_db(self) -> Path:
+        """SQLite file of questions, votes, settings and the audit log."""
+        return self.home / "activity.sqlite"
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings from environment and .env, with explicit overrides (used by the CLI and tests)."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,112 @@
+"""Hybrid retrieval: dense (FAISS) and BM25 rankings fused with reciprocal rank fusion."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from embeddings.bm25 import BM25Config, BM25Index
+from embeddings.encoder import Encoder
+from embeddings.index_store import PassageRecord, StoredIndex
+from embeddings.text_tokens import tokenize
+from embeddings.vector_store import VectorStore, VectorStoreConfig
+from knowledge.records import SHARED_SCOPE, Source
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Retrieval defaults; rrf_k=60 is the value of the original RRF paper (Cormack et al. 2009)."""
+
+    candidates: int = 50
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved passage with its fused score and the two scores behind it."""
+
+    record: PassageRecord
+    source: Source
+    score: float
+    dense: float
+    bm25: float
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Ranked hits plus what the answer step needs to score sentences."""
+
+    question: str
+    query_vector: np.ndarray
+    query_tokens: tuple[str, ...]
+    hits: tuple[Hit, ...]
+
+
+def reciprocal_rank_fusion(rankings: list[tuple[np.ndarray, float]], k: int) -> dict[int, float]:
+    """Sum of weight / (k + rank) over the rankings each id appears in (ranks start at 1)."""
+    fused: dict[int, float] = {}
+    for ids, weight in rankings:
+        for rank, item in enumerate(ids, start=1):
+            fused[int(item)] = fused.get(int(item), 0.0) + weight / (k + rank)
+    return fused
+
+
+class SearchIndex:
+    """A loaded index made searchable: FAISS over passage vectors and BM25 over passage words."""
+
+    def __init__(self, stored: StoredIndex, encoder: Encoder, config: SearchConfig = SearchConfig(),
+                 vector_config: VectorStoreConfig = VectorStoreConfig()) -> None:
+        self.stored = stored
+        self.encoder = encoder
+        self.config = config
+        self.vectors = VectorStore(stored.vectors, vector_config)
+        # BM25 sees the title too, as the encoder does: "Cook County" may only be in the title.
+        self.bm25 = BM25Index([tokenize(f"{stored.sources[r.source_key].title}\n{r.passage.text}")
+                               for r in stored.passages], BM25Config())
+        self.scopes = np.array([r.passage.scope for r in stored.passages], dtype=object)
+        self._masks: dict[str, np.ndarray | None] = {}
+
+    def allowed(self, scope: str | None) -> np.ndarray | None:
+        """Mask of passages visible in a scope: the shared corpus plus that scope's own sources."""
+        key = scope or SHARED_SCOPE
+        if key not in self._masks:
+            mask = (self.scopes == SHARED_SCOPE) | (self.scopes == key)
+            self._masks[key] = None if mask.all() else mask
+        return self._masks[key]
+
+    def search(self, question: str, scope: str | None = None, k: int = 8) -> SearchResult:
+        """The k best passages for the question, visible in scope."""
+        query_vector = self.encoder.encode_queries([question])[0]
+        return self.search_vector(question, query_vector, scope, k)
+
+    def search_vector(self, question: str, query_vector: np.ndarray, scope: str | None, k: int) -> SearchResult:
+        """Like search, with the question already encoded."""
+        tokens = tuple(tokenize(question))
+        allowed = self.allowed(scope)
+        n = self.config.candidates
+        dense_scores, dense_ids = self.vectors.search(query_vector, n, allowed)
+        bm25_all = self.bm25.scores(tokens)
+        if allowed is not None:
+            bm25_all = np.where(allowed, bm25_all, 0.0)
+        top = np.argpartition(-bm25_all, min(n, len(bm25_all) - 1))[:n] if len(bm25_all) else np.array([], int)
+        top = top[bm25_all[top] > 0]
+        bm25_ids = top[np.argsort(-bm25_all[top], kind="stable")]
+        fused = reciprocal_rank_fusion([(dense_ids, self.config.dense_weight), (bm25_ids, self.config.bm25_weight)],
+                                       self.config.rrf_k)
+        dense_of = dict(zip(dense_ids.tolist(), dense_scores.tolist()))
+        ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
+        hits = []
+        for row, score in ranked:
+            record = self.stored.passages[row]
+            dense = dense_of.get(row)
+            if dense is None:  # found by BM25 only: its cosine is still useful downstream
+                dense = float(self.stored.vectors[row] @ query_vector)
+            hits.append(Hit(record, self.stored.sources[record.source_key], score, dense, float(bm25_all[row])))
+        return SearchResult(question, query_vector, tokens, tuple(hits))
+
+    def sentence_vectors(self, row: int) -> np.ndarray:
+        """Vectors of the sentences of passage `row`."""
+        offsets = self.stored.sentence_offsets
+        return self.stored.sentence_vectors[offsets[row]:offsets[row + 1]]

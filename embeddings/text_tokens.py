@@ -1,0 +1,68 @@
+"""Word tokens for BM25 and term checks: lowercase, numbers without commas, stemmed, no stopwords."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import Stemmer
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have
+    having he her here hers herself him himself his how i if in into is it its itself just me more most my
+    myself no nor not now of off on once only or other our ours ourselves out over own same she should so
+    some such than that the their theirs them themselves then there these they this those through to too
+    under until up very was we were what when where which while who whom why will with would you your
+    yours yourself yourselves s t don shouldn wasn weren won didn doesn isn aren hasn haven also get got
+    many much did tell say said""".split()
+)
+_WORD = re.compile(r"\d+(?:[,.]\d+)*%?|[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
+_US = re.compile(r"\bU\.S\.(?:A\.)?", re.I)
+_stemmer = Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    return _stemmer.stemWord(word)
+
+
+def words(text: str) -> list[str]:
+    """Lowercased words and numbers as written ('1,000' becomes '1000')."""
+    out = []
+    text = _US.sub("us", text)  # "U.S." would otherwise become two dropped letters
+    for match in _WORD.finditer(text.lower()):
+        token = match.group().replace("’", "'")
+        if token[0].isdigit():
+            token = token.replace(",", "").rstrip("%")
+        out.append(token)
+    return out
+
+
+def tokenize(text: str) -> list[str]:
+    """BM25 tokens: words minus stopwords, stemmed (possessive 's dropped)."""
+    tokens = []
+    for word in words(text):
+        word = word.removesuffix("'s")
+        if word in STOPWORDS or (len(word) == 1 and not word.isdigit()):
+            continue
+        tokens.append(_stem(word))
+    return tokens
+
+
+# Words a question carries that say nothing about what it is after ("actually", "please").
+FILLER = frozenset(
+    """actually really exactly just ever still even currently basically please know want like anyone someone
+    thing things kind sort happen happened happens go going went mean means anything something does make
+    made use used way ways one""".split()
+)
+
+
+def question_terms(question: str) -> list[str]:
+    """BM25 tokens of a question without filler words, each once, in order."""
+    seen: dict[str, None] = {}
+    for word in words(question):
+        word = word.removesuffix("'s")
+        if word in STOPWORDS or word in FILLER or (len(word) == 1 and not word.isdigit()):
+            continue
+        seen.setdefault(_stem(word), None)
+    return list(seen)

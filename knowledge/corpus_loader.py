@@ -1,0 +1,66 @@
+"""Load every source under a set of folders, reporting unreadable files instead of stopping."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from knowledge.errors import SourceReadError
+from knowledge.readers import SUPPORTED_SUFFIXES, SourceDefaults, read_source_file
+from knowledge.records import Source, StatisticRow
+
+BUNDLED_CORPUS = Path(__file__).resolve().parent / "corpus"
+
+
+@dataclass(frozen=True)
+class CorpusFolder:
+    """A folder of sources and the defaults (scope, uploader) its files get."""
+
+    path: Path
+    defaults: SourceDefaults = SourceDefaults()
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Everything that was read, and every file that was skipped with its reason."""
+
+    sources: tuple[Source, ...]
+    statistics: tuple[StatisticRow, ...]
+    problems: tuple[SourceReadError, ...]
+
+
+def source_files(folder: Path) -> list[Path]:
+    """Every supported file under folder, in a stable order, skipping hidden and README files."""
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p for p in folder.rglob("*")
+        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        and p.name.lower() != "readme.md"
+    )
+
+
+def load_corpus(folders: list[CorpusFolder]) -> Corpus:
+    """Read all folders; a file that fails is reported and the rest are still loaded."""
+    sources: list[Source] = []
+    statistics: list[StatisticRow] = []
+    problems: list[SourceReadError] = []
+    seen: dict[tuple[str, str], str] = {}
+    for folder in folders:
+        for path in source_files(folder.path):
+            try:
+                result = read_source_file(path, folder.defaults)
+            except SourceReadError as exc:
+                problems.append(exc)
+                continue
+            clashes = [s for s in result.sources if (s.scope, s.id) in seen]
+            if clashes:
+                first = clashes[0]
+                problems.append(SourceReadError(
+                    str(path), f"id {first.id!r} is already used by {seen[(first.scope, first.id)]}; ids must be unique"))
+                continue
+            for source in result.sources:
+                seen[(source.scope, source.id)] = str(path)
+            sources.extend(result.sources)
+            statistics.extend(result.statistics)
+    return Corpus(tuple(sources), tuple(statistics), tuple(problems))

@@ -1,0 +1,23 @@
+"""Errors raised while reading sources, written for the organizer who will read them."""
+from __future__ import annotations
+
+
+class KnowledgeError(Exception):
+    """Base class for every error of the knowledge package."""
+
+
+class SourceReadError(KnowledgeError):
+    """A source file could not be read; says which file and why."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class CorpusCheckError(KnowledgeError):
+    """The corpus check found problems; each one is listed."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("corpus check failed:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.problems = problems

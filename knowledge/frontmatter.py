@@ -1,0 +1,41 @@
+"""YAML front matter: the metadata block at the top of a Markdown or text source."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import yaml
+
+_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+
+
+class FrontMatterError(ValueError):
+    """The front matter block exists but is not a valid YAML mapping."""
+
+
+def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
+    """Return (metadata, body); metadata is empty when the text has no front matter."""
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}, text.lstrip("\ufeff")
+    try:
+        data = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 2}" if mark is not None else ""
+        raise FrontMatterError(f"front matter is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise FrontMatterError("front matter must be a mapping of 'key: value' lines")
+    return {str(k): _as_text(v) for k, v in data.items()}, text[match.end():]
+
+
+def _as_text(value: Any) -> Any:
+    """YAML turns 2011-06-06 into a date; keep every field as text the way it was written."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()[:10]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return value
