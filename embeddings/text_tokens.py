@@ -57,6 +57,19 @@ FILLER = frozenset(
 )
 
 
+def names_and_numbers(question: str) -> set[str]:
+    """Stems of the question's proper names (capitalised, not first word) and numbers: what it is about."""
+    found: set[str] = set()
+    text = _US.sub("US", question)
+    for i, match in enumerate(re.finditer(r"\d+(?:[,.]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)?", text)):
+        token = match.group()
+        if token[0].isdigit():
+            found.add(token.replace(",", ""))
+        elif i > 0 and token[0].isupper() and token.lower() not in STOPWORDS and token.lower() not in FILLER:
+            found.add(_stem(token.lower().removesuffix("'s")))
+    return found
+
+
 def question_terms(question: str) -> list[str]:
     """BM25 tokens of a question without filler words, each once, in order."""
     seen: dict[str, None] = {}

@@ -7,6 +7,15 @@ from typing import Any
 
 import yaml
 
+class _TextDatesLoader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as the text that was written, so our own check can name the field."""
+
+
+_TextDatesLoader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
 _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 
 
@@ -20,7 +29,9 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     if not match:
         return {}, text.lstrip("\ufeff")
     try:
-        data = yaml.safe_load(match.group(1))
+        data = yaml.load(match.group(1), Loader=_TextDatesLoader)  # noqa: S506 (safe subclass)
+    except ValueError as exc:  # YAML parses 2011-02-30 as a date and fails on it
+        raise FrontMatterError(f"front matter holds an impossible value ({exc})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark is not None else ""

@@ -8,7 +8,8 @@ import numpy as np
 from bot.answering.models import Answer, Citation, RankedPassage
 from bot.answering.question_types import Wants, classify, holds
 from embeddings.search import Hit, SearchIndex, SearchResult
-from embeddings.text_tokens import question_terms, tokenize
+from embeddings.text_tokens import names_and_numbers, question_terms, tokenize
+from knowledge.dates import human_date
 
 ABSTAIN_TEXT = ("The sources I have don't answer this question. "
                 "The closest sources are listed below as related reading, not as an answer.")
@@ -25,7 +26,6 @@ class AnswerConfig:
     rank_weight: float = 0.1
     min_similarity: float = 0.30  # the best sentence must be at least this close to the question...
     min_coverage: float = 0.34  # ...and share this much of the question's weighted words
-    min_evidence_coverage: float = 0.45  # share of question word weight found anywhere in the retrieved passages
     key_term_share: float = 0.5  # rare question words (key terms) the answer's passage must contain
     key_term_max_df: float = 0.02  # a word in at most this share of passages is a key term
     keep_ratio: float = 0.85  # further sentences must score at least this share of the best one
@@ -58,7 +58,12 @@ class Composer:
     # ----- scoring ---------------------------------------------------------------------------------
 
     def _weights(self, terms: list[str]) -> dict[str, float]:
-        return {t: self.index.bm25.idf_of(t) for t in terms}
+        """idf of each question word; a word the corpus never uses gets the median weight of the others,
+        because it is as often a synonym ("start" for "began") as a missing topic (names are checked apart)."""
+        bm25 = self.index.bm25
+        known = {t: bm25.idf_of(t) for t in terms if t in bm25.vocabulary}
+        fallback = float(np.median(list(known.values()))) if known else 1.0
+        return {t: known.get(t, fallback) for t in terms}
 
     @staticmethod
     def _coverage(weights: dict[str, float], tokens: frozenset[str] | set[str]) -> float:
@@ -83,12 +88,15 @@ class Composer:
                 out.append(Candidate(hit, rank, text, vector, tokens, similarity, coverage, matched, score))
         return sorted(out, key=lambda c: -c.score)
 
-    def _key_terms(self, weights: dict[str, float]) -> dict[str, float]:
-        """Question words that are rare in the corpus (but known to it): the answer must be about them."""
+    def _key_terms(self, question: str, weights: dict[str, float]) -> dict[str, float]:
+        """Numbers, and names the corpus rarely or never uses: what the question is specifically about."""
         bm25 = self.index.bm25
-        limit = max(1.0 / max(bm25.size, 1), self.config.key_term_max_df)
-        return {term: weight for term, weight in weights.items()
-                if (share := bm25.share_of_documents(term)) is not None and share <= limit}
+        key = {}
+        for term in names_and_numbers(question):
+            share = bm25.share_of_documents(term)
+            if term[0].isdigit() or share is None or share <= self.config.key_term_max_df:
+                key[term] = weights.get(term, bm25.idf_of(term))
+        return key
 
     # ----- composing -------------------------------------------------------------------------------
 
@@ -103,14 +111,6 @@ class Composer:
         if not candidates:
             return self._abstain(result, passages, [], "nothing relevant was retrieved")
 
-        evidence: set[str] = set()
-        for hit in result.hits:
-            evidence.update(tokenize(f"{hit.source.title} {hit.record.passage.text}"))
-        evidence_coverage = self._coverage(weights, evidence)
-        if evidence_coverage < config.min_evidence_coverage:
-            return self._abstain(result, passages, candidates,
-                                 f"the question's words are mostly absent from the sources ({evidence_coverage:.2f})")
-
         usable = [c for c in candidates if c.holds_wanted] if wants in (Wants.NUMBER, Wants.DATE) else candidates
         if not usable:
             return self._abstain(result, passages, candidates, f"no retrieved sentence holds a {wants.value}")
@@ -118,13 +118,15 @@ class Composer:
         if best.similarity < config.min_similarity or best.coverage < config.min_coverage:
             return self._abstain(result, passages, candidates,
                                  f"best sentence too weak (similarity {best.similarity:.2f}, coverage {best.coverage:.2f})")
-        key = self._key_terms(weights)
+        key = self._key_terms(result.question, weights)
         if key:
-            context = set(best.tokens) | set(tokenize(f"{best.hit.source.title} {best.hit.record.passage.text}"))
+            source = best.hit.source
+            context = set(tokenize(f"{source.title} {best.hit.record.passage.text} {human_date(source.published)}"))
+            context.update(source.published.split("-")[:1])
             share = self._coverage(key, context)
             if share < config.key_term_share:
                 return self._abstain(result, passages, candidates,
-                                     f"the answer's passage lacks the question's key terms {sorted(key)}")
+                                     f"the best passage lacks the question's key terms {sorted(key)}")
 
         chosen = [best]
         for candidate in usable[1:]:

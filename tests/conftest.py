@@ -1,0 +1,58 @@
+"""Shared fixtures: the real model (loaded once per session) and small corpora in temporary homes."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from bot.service import KnowledgeService  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from embeddings.encoder import Encoder  # noqa: E402
+
+DATA = Path(__file__).parent / "data"
+MINI_CORPUS = DATA / "mini"
+
+
+@pytest.fixture(scope="session")
+def encoder() -> Encoder:
+    """The bundled all-MiniLM-L6-v2, loaded once for the whole run."""
+    model = Encoder()
+    assert model.dimension == 384
+    return model
+
+
+@pytest.fixture
+def mini_corpus(tmp_path: Path) -> Path:
+    """A writable copy of the three-source test corpus."""
+    target = tmp_path / "corpus"
+    shutil.copytree(MINI_CORPUS, target)
+    return target
+
+
+def make_service(home: Path, encoder: Encoder, corpus: list[Path] | None = None, bundled: bool = False,
+                 **settings) -> KnowledgeService:
+    """A service over the given corpus that shares the session's loaded model."""
+    service = KnowledgeService(Settings(home=home, corpus=corpus or [], include_bundled_corpus=bundled, **settings))
+    service.encoder = encoder
+    return service
+
+
+@pytest.fixture
+def mini_service(tmp_path: Path, encoder: Encoder, mini_corpus: Path) -> KnowledgeService:
+    """A service over the mini corpus, index built."""
+    service = make_service(tmp_path / "home", encoder, [mini_corpus])
+    service.build_index()
+    return service
+
+
+@pytest.fixture(scope="session")
+def bundled_service(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder) -> KnowledgeService:
+    """A service over the bundled starter corpus, built once per session."""
+    service = make_service(tmp_path_factory.mktemp("bundled-home"), encoder, bundled=True)
+    service.build_index()
+    return service

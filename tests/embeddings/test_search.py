@@ -1,0 +1,75 @@
+"""BM25, FAISS (exact and HNSW, with scope filters), reciprocal rank fusion and hybrid ranking."""
+from __future__ import annotations
+
+import numpy as np
+
+from embeddings.bm25 import BM25Index
+from embeddings.search import reciprocal_rank_fusion
+from embeddings.text_tokens import names_and_numbers, tokenize
+from embeddings.vector_store import VectorStore, VectorStoreConfig
+
+
+def test_tokenize_stems_drops_stopwords_and_joins_numbers():
+    assert tokenize("The U.S. deported 1,000 people; Deportations rose.") == [
+        "us", "deport", "1000", "peopl", "deport", "rose"]
+
+
+def test_names_and_numbers_are_the_specific_terms():
+    assert names_and_numbers("How many were deported from Worcester in 2014?") == {"worcest", "2014"}
+
+
+def test_bm25_prefers_rare_terms_and_shorter_documents():
+    docs = [tokenize(t) for t in ("detainer hold jail", "detainer " * 5 + "jail " * 30, "weather report sunny")]
+    index = BM25Index(docs)
+    scores = index.scores(tokenize("detainer"))
+    assert scores[2] == 0 and scores[0] > 0 and scores[1] > 0
+    assert index.idf_of("detain") > index.idf_of("jail") * 0  # known term has a finite idf
+    assert index.share_of_documents("unknown") is None
+    assert np.all(index.scores([]) == 0)
+
+
+def test_reciprocal_rank_fusion_rewards_agreement():
+    fused = reciprocal_rank_fusion([(np.array([1, 2, 3]), 1.0), (np.array([3, 1, 9]), 1.0)], k=60)
+    assert max(fused, key=fused.get) == 1
+    assert fused[3] > fused[2] and fused[9] < fused[2]
+
+
+def random_unit(n: int, d: int = 32, seed: int = 0) -> np.ndarray:
+    vectors = np.random.default_rng(seed).normal(size=(n, d)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_exact_store_finds_itself_and_honours_the_scope_mask():
+    vectors = random_unit(500)
+    store = VectorStore(vectors)
+    assert not store.approximate
+    scores, ids = store.search(vectors[42], 5)
+    assert ids[0] == 42 and abs(scores[0] - 1) < 1e-5
+    allowed = np.zeros(500, dtype=bool)
+    allowed[100:200] = True
+    _, ids = store.search(vectors[42], 10, allowed)
+    assert len(ids) == 10 and all(100 <= i < 200 for i in ids)
+
+
+def test_store_switches_to_hnsw_above_the_threshold_with_high_recall():
+    vectors = random_unit(3000, seed=1)
+    store = VectorStore(vectors, VectorStoreConfig(approximate_above=1000))
+    assert store.approximate
+    exact = VectorStore(vectors)
+    queries = random_unit(20, seed=2)
+    recall = np.mean([len(set(store.search(q, 10)[1]) & set(exact.search(q, 10)[1])) / 10 for q in queries])
+    assert recall >= 0.9
+    allowed = np.zeros(3000, dtype=bool)
+    allowed[::3] = True
+    _, ids = store.search(queries[0], 10, allowed)
+    assert len(ids) == 10 and all(i % 3 == 0 for i in ids)
+
+
+def test_hybrid_search_ranks_the_matching_passage_first(mini_service):
+    search, _ = mini_service.searchable()
+    result = search.search("Which governor ended the Illinois agreement?")
+    assert result.hits[0].source.id == "mini-illinois-withdraws"
+    result = search.search("How long can a jail hold someone for ICE?")
+    assert result.hits[0].source.id == "mini-detainers"
+    assert result.hits[0].dense > 0.3 and result.hits[0].bm25 > 0
+    assert [h.score for h in result.hits] == sorted((h.score for h in result.hits), reverse=True)
