@@ -1,0 +1,117 @@
+"""The `citebot` command in real subprocesses: the --json contracts, index reports, exit codes."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MINI_CORPUS
+
+ROOT = Path(__file__).resolve().parents[2]
+CITEBOT = [sys.executable, "-m", "bot.cli"]
+
+
+def run(args: list[str], home: Path, corpus: Path | None = MINI_CORPUS, stdin: str | None = None,
+        **env: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "CITEBOT_HOME": str(home), "HF_HUB_OFFLINE": "1", **env}
+    environment.pop("DISCORD_TOKEN", None)
+    if corpus is not None:
+        environment.update(CITEBOT_CORPUS=json.dumps([str(corpus)]), CITEBOT_INCLUDE_BUNDLED_CORPUS="false")
+    return subprocess.run(CITEBOT + args, cwd=ROOT, env=environment, input=stdin, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cli-home")
+
+
+def test_ask_json_builds_a_missing_index_first_and_follows_the_contract(home):
+    result = run(["ask", "--json", "How long can a jail hold someone on an ICE detainer?"], home)
+    assert result.returncode == 0, result.stderr
+    assert "embedding passages" in result.stderr  # progress goes to stderr, JSON alone to stdout
+    data = json.loads(result.stdout)
+    assert set(data) == {"question", "answer", "abstained", "citations", "related", "passages"}
+    assert data["abstained"] is False and "48 hours" in data["answer"]
+    citation = data["citations"][0]
+    assert set(citation) == {"n", "source_id", "title", "publisher", "published", "url", "kind", "quote"}
+    assert citation["n"] == 1 and citation["published"] == "2013-09"
+    assert set(data["passages"][0]) == {"source_id", "score", "text"}
+
+
+def test_index_twice_embeds_nothing_the_second_time(home):
+    first = run(["index"], home)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("embedded 0, reused ")  # built by the previous test's ask
+    rebuilt = run(["index", "--rebuild"], home)
+    assert rebuilt.stdout.startswith("embedded 4, reused 0")
+    again = run(["index"], home)
+    assert again.stdout.startswith("embedded 0, reused 4, removed 0")
+
+
+def test_ask_abstains_in_text_output(home):
+    result = run(["ask", "what is the capital of France?"], home)
+    assert result.returncode == 0
+    assert "don't answer" in result.stdout and "Related (not an answer):" in result.stdout
+
+
+def test_sources_stats_and_eval(home, tmp_path):
+    sources = json.loads(run(["sources", "--json"], home).stdout)
+    assert {s["id"] for s in sources} == {"mini-illinois-withdraws", "mini-detainers"}
+    assert run(["stats", "citizens"], home).stdout.count("3,600") == 1
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        json.dumps({"id": "a", "question": "When did Illinois withdraw?", "must_contain": [["May 4"], "2011"],
+                    "answerable": True}) + "\n" +
+        json.dumps({"id": "b", "question": "What is the capital of France?", "must_contain": [],
+                    "answerable": False}) + "\n")
+    report = json.loads(run(["eval", str(questions), "--json"], home).stdout)
+    assert report["answer_accuracy"] == 1.0 and report["abstention_accuracy"] == 1.0
+    assert report["hit_at_5"] == 1.0 and report["citation_validity"] == 1.0 and report["false_abstentions"] == 0
+    entry = report["per_question"][0]
+    assert {"id", "question", "answer", "abstained", "citations", "top_passages"} <= set(entry)
+
+
+def test_bad_input_gets_clear_errors_and_exit_codes(home, tmp_path):
+    long_question = run(["ask", "x" * 600], home)
+    assert long_question.returncode == 2 and "limit is 500" in long_question.stderr
+    assert "Traceback" not in long_question.stderr
+    bad_set = tmp_path / "bad.jsonl"
+    bad_set.write_text('{"id": "a"}\n')
+    result = run(["eval", str(bad_set)], home)
+    assert result.returncode == 2 and "bad.jsonl:1" in result.stderr
+
+
+def test_unreadable_source_is_skipped_with_exit_code_4(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.md").write_text("---\nid: good\ntitle: Good\npublisher: P\npublished: 2011\nkind: summary\n"
+                                    "---\nSecure Communities checked fingerprints taken at jail bookings.")
+    (corpus / "bad.md").write_text("---\ntitle: [broken\n---\ntext")
+    result = run(["index"], tmp_path / "home", corpus=corpus)
+    assert result.returncode == 4
+    assert "bad.md" in result.stderr and "YAML" in result.stderr
+    assert result.stdout.startswith("embedded 1,")
+
+
+def test_damaged_index_exits_3_with_rebuild_advice(tmp_path):
+    home = tmp_path / "home"
+    assert run(["index"], home).returncode == 0
+    generation = (home / "index" / (home / "index" / "CURRENT").read_text().strip())
+    (generation / "vectors.npy").write_bytes(b"garbage")
+    result = run(["ask", "When did Illinois withdraw?"], home)
+    assert result.returncode == 3
+    assert "citebot index --rebuild" in result.stderr and "Traceback" not in result.stderr
+    assert run(["index", "--rebuild"], home).returncode == 0
+    assert run(["ask", "When did Illinois withdraw?"], home).returncode == 0
+
+
+def test_piped_questions_are_answered_one_per_line(home):
+    result = run(["run"], home, stdin="When did Illinois withdraw?\n\nwhat is the capital of France?\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("> ") == 2
+    assert "May 4, 2011" in result.stdout and "don't answer" in result.stdout
