@@ -2,7 +2,16 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
+
+CRASH_POINT_VARIABLE = "CITEBOT_CRASH_AT"
+
+
+def crash_point(name: str) -> None:
+    """Crash-safety tests set CITEBOT_CRASH_AT=name to SIGKILL the process exactly here."""
+    if os.environ.get(CRASH_POINT_VARIABLE) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def fsync_directory(path: Path) -> None:
@@ -28,6 +37,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
+    crash_point(f"before-replace:{path.name}")
     os.replace(temporary, path)
     fsync_directory(path.parent)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.atomic import fsync_directory, fsync_file, write_text_atomic
+from embeddings.atomic import crash_point, fsync_directory, fsync_file, write_text_atomic
 from embeddings.encoder import Encoder, EncoderInput
 from knowledge.corpus_loader import Corpus
 from knowledge.passages import split_into_passages
@@ -308,7 +308,9 @@ class IndexStore:
                 scope_of = {s.path: s.scope for s in corpus.sources}
                 db.executemany("INSERT INTO statistics VALUES (?,?,?)", [
                     (r.id, scope_of.get(r.path, "shared"), json.dumps(asdict(r))) for r in corpus.statistics])
+        crash_point("after-metadata")
         np.save(staging / "vectors.npy", vectors)
+        crash_point("after-vectors")
         np.save(staging / "sentence_vectors.npy", sentence_vectors)
         files = {}
         for path in sorted(staging.iterdir()):
@@ -319,10 +321,13 @@ class IndexStore:
         write_text_atomic(staging / "manifest.json", json.dumps(asdict(manifest), indent=2))
         fsync_directory(staging)
         generation = self.root / name
+        crash_point("before-generation-rename")
         os.rename(staging, generation)
         fsync_directory(self.root)
+        crash_point("after-generation-rename")
         # The switch: until this rename lands, readers keep using the previous generation.
         write_text_atomic(self.root / CURRENT_POINTER, name + "\n")
+        crash_point("after-pointer")
         self._collect_garbage(keep=name)
         return generation
 

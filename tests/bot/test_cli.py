@@ -2,27 +2,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import MINI_CORPUS
-
-ROOT = Path(__file__).resolve().parents[2]
-CITEBOT = [sys.executable, "-m", "bot.cli"]
-
-
-def run(args: list[str], home: Path, corpus: Path | None = MINI_CORPUS, stdin: str | None = None,
-        **env: str) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "CITEBOT_HOME": str(home), "HF_HUB_OFFLINE": "1", **env}
-    environment.pop("DISCORD_TOKEN", None)
-    if corpus is not None:
-        environment.update(CITEBOT_CORPUS=json.dumps([str(corpus)]), CITEBOT_INCLUDE_BUNDLED_CORPUS="false")
-    return subprocess.run(CITEBOT + args, cwd=ROOT, env=environment, input=stdin, capture_output=True,
-                          text=True, timeout=300)
+from tests.cli_runner import run
 
 
 @pytest.fixture(scope="module")
