@@ -6,7 +6,7 @@ import re
 import shutil
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.activity import ActivityLog
@@ -115,7 +115,9 @@ class KnowledgeService:
         """Answer a question from the sources visible in scope (the shared corpus plus that server's)."""
         text = clean_question(question, self.settings.max_question_chars)
         search, composer = self.searchable()
-        answer = composer.compose(search.search(text, scope=scope, k=self.settings.retrieve_passages))
+        # The composer sees the question with aliases expanded; the answer keeps the user's wording.
+        answer = replace(composer.compose(search.search(text, scope=scope, k=self.settings.retrieve_passages)),
+                         question=text)
         if answer.abstained:
             log.info("abstained on %r: %s", text[:120], answer.reason)
         return answer
@@ -184,14 +186,13 @@ class KnowledgeService:
 
     def _with_upload_metadata(self, corpus: Corpus) -> Corpus:
         """Attach who added each organizer file (kept beside it) to its sources."""
-        from dataclasses import replace
         sources = []
         for source in corpus.sources:
             marker = Path(source.path).with_name(f".{Path(source.path).name}.added_by")
             if source.scope != SHARED_SCOPE and marker.is_file():
                 source = replace(source, added_by=marker.read_text(encoding="utf-8").strip())
             sources.append(source)
-        return Corpus(tuple(sources), corpus.statistics, corpus.problems)
+        return replace(corpus, sources=tuple(sources))
 
     def remove_source(self, scope: str, source_id: str) -> Source:
         """Delete a server's source file (all rows of a CSV go with it) and update the index."""

@@ -21,7 +21,7 @@ from knowledge.corpus_loader import Corpus
 from knowledge.passages import split_into_passages
 from knowledge.records import Passage, Source, StatisticRow
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CURRENT_POINTER = "CURRENT"
 KEEP_GENERATIONS = 2  # the current one and the one before it, which a reader may still be loading
 
@@ -119,6 +119,7 @@ CREATE TABLE passages (row INTEGER PRIMARY KEY, source_key TEXT NOT NULL REFEREN
     position INTEGER NOT NULL, text TEXT NOT NULL, spans TEXT NOT NULL, scope TEXT NOT NULL,
     content_hash TEXT NOT NULL, first_sentence INTEGER NOT NULL);
 CREATE TABLE statistics (id TEXT NOT NULL, scope TEXT NOT NULL, data TEXT NOT NULL);
+CREATE TABLE aliases (alias TEXT PRIMARY KEY, meaning TEXT NOT NULL);
 """
 
 
@@ -188,12 +189,13 @@ class IndexStore:
                     offsets.append(first + len(spans_t))
                 statistics = [(scope, StatisticRow(**json.loads(data)))
                               for _, scope, data in db.execute("SELECT id, scope, data FROM statistics ORDER BY rowid")]
+                aliases = dict(db.execute("SELECT alias, meaning FROM aliases"))
         except (OSError, ValueError, sqlite3.Error, KeyError, json.JSONDecodeError, TypeError) as exc:
             raise IndexDamagedError(f"{generation} cannot be read ({type(exc).__name__}: {exc})") from None
         if vectors.shape[0] != len(records) or sentence_vectors.shape[0] != offsets[-1]:
             raise IndexDamagedError(f"{generation} has vectors that do not match its passages")
         return StoredIndex(manifest, generation, sources, records, vectors, sentence_vectors,
-                           np.asarray(offsets, dtype=np.int64), statistics)
+                           np.asarray(offsets, dtype=np.int64), statistics, aliases)
 
     def load(self) -> "StoredIndex":
         """Load the current generation, verifying it first."""
@@ -283,6 +285,7 @@ class IndexStore:
             digest.update(json.dumps(meta, sort_keys=True).encode())
         for row in corpus.statistics:
             digest.update(json.dumps(asdict(row), sort_keys=True).encode())
+        digest.update(json.dumps(corpus.aliases).encode())
         digest.update("".join(hashes).encode())
         return digest.hexdigest()
 
@@ -308,6 +311,7 @@ class IndexStore:
                 scope_of = {s.path: s.scope for s in corpus.sources}
                 db.executemany("INSERT INTO statistics VALUES (?,?,?)", [
                     (r.id, scope_of.get(r.path, "shared"), json.dumps(asdict(r))) for r in corpus.statistics])
+                db.executemany("INSERT INTO aliases VALUES (?,?)", corpus.aliases)
         crash_point("after-metadata")
         np.save(staging / "vectors.npy", vectors)
         crash_point("after-vectors")
@@ -351,6 +355,7 @@ class StoredIndex:
     sentence_vectors: np.ndarray
     sentence_offsets: np.ndarray  # passage row -> index of its first sentence vector; len = passages + 1
     statistics: list[tuple[str, StatisticRow]]
+    aliases: dict[str, str]
 
     def vectors_by_hash(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Embeddings of this generation keyed by content hash, for reuse by the next build."""

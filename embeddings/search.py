@@ -10,6 +10,7 @@ from embeddings.encoder import Encoder
 from embeddings.index_store import PassageRecord, StoredIndex
 from embeddings.text_tokens import tokenize
 from embeddings.vector_store import VectorStore, VectorStoreConfig
+from knowledge.aliases import expand_aliases
 from knowledge.records import SHARED_SCOPE, Source
 
 
@@ -78,6 +79,7 @@ class SearchIndex:
 
     def search(self, question: str, scope: str | None = None, k: int = 8) -> SearchResult:
         """The k best passages for the question, visible in scope."""
+        question = expand_aliases(question, self.stored.aliases)
         query_vector = self.encoder.encode_queries([question])[0]
         return self.search_vector(question, query_vector, scope, k)
 

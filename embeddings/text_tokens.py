@@ -26,6 +26,11 @@ def _stem(word: str) -> str:
     return _stemmer.stemWord(word)
 
 
+# Title abbreviations, so "Gov. Patrick" and "Governor Patrick" share their words.
+_ABBREVIATIONS = {"gov": "governor", "govs": "governors", "sen": "senator", "rep": "representative",
+                  "dept": "department", "govt": "government", "atty": "attorney", "sec": "secretary"}
+
+
 def words(text: str) -> list[str]:
     """Lowercased words and numbers as written ('1,000' becomes '1000')."""
     out = []
@@ -34,7 +39,7 @@ def words(text: str) -> list[str]:
         token = match.group().replace("’", "'")
         if token[0].isdigit():
             token = token.replace(",", "").rstrip("%")
-        out.append(token)
+        out.append(_ABBREVIATIONS.get(token, token))
     return out
 
 
@@ -66,7 +71,8 @@ def names_and_numbers(question: str) -> set[str]:
         if token[0].isdigit():
             found.add(token.replace(",", ""))
         elif i > 0 and token[0].isupper() and token.lower() not in STOPWORDS and token.lower() not in FILLER:
-            found.add(_stem(token.lower().removesuffix("'s")))
+            word = token.lower().removesuffix("'s")
+            found.add(_stem(_ABBREVIATIONS.get(word, word)))
     return found
 
 
@@ -79,3 +85,41 @@ def question_terms(question: str) -> list[str]:
             continue
         seen.setdefault(_stem(word), None)
     return list(seen)
+
+
+# Words people ask with, and the words sources report the same event with. Plain English, not tuned to
+# particular questions: a question's "end" is answered by a sentence saying "discontinued".
+_RELATED_WORDS = [
+    "start begin began begun launch launched introduce introduced announce created create inception first",
+    "end ended stop stopped discontinue discontinued terminate terminated scrap scrapped abolish abolished halt "
+    "halted cease ceased replace replaced rescind rescinded",
+    "join sign signed participate participation enroll agree agreement",
+    "refuse refused decline declined reject rejected withdraw withdrew pull opt suspend suspended",
+    "deport deported deportation remove removed removal",
+    "arrest arrested detain detained detention book booked booking hold held custody",
+    "support supported back backed endorse endorsed favor",
+    "oppose opposed opposition criticize criticized object objected",
+    "mandatory required require compulsory voluntary optional obligation obligated",
+    "revive revived reinstate reinstated restore restored return returned resume resumed back",
+    "court judge ruling ruled ruled lawsuit",
+    "law act statute ordinance bill legislation",
+    "reason why because cause",
+    "citizen citizens",
+]
+
+
+def _related_table() -> dict[str, frozenset[str]]:
+    table: dict[str, set[str]] = {}
+    for group in _RELATED_WORDS:
+        stems = {_stem(w) for w in group.split()}
+        for stem in stems:
+            table.setdefault(stem, set()).update(stems)
+    return {k: frozenset(v) for k, v in table.items()}
+
+
+RELATED_STEMS = _related_table()
+
+
+def accepted_forms(term: str) -> frozenset[str]:
+    """The stem itself and the stems of words that report the same thing."""
+    return RELATED_STEMS.get(term, frozenset()) | {term}

@@ -4,9 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from knowledge.aliases import ALIASES_FILE, read_aliases
 from knowledge.errors import SourceReadError
 from knowledge.readers import SUPPORTED_SUFFIXES, SourceDefaults, read_source_file
-from knowledge.records import Source, StatisticRow
+from knowledge.records import SHARED_SCOPE, Source, StatisticRow
 
 BUNDLED_CORPUS = Path(__file__).resolve().parent / "corpus"
 
@@ -26,6 +27,7 @@ class Corpus:
     sources: tuple[Source, ...]
     statistics: tuple[StatisticRow, ...]
     problems: tuple[SourceReadError, ...]
+    aliases: tuple[tuple[str, str], ...] = ()
 
 
 def source_files(folder: Path) -> list[Path]:
@@ -46,7 +48,13 @@ def load_corpus(folders: list[CorpusFolder]) -> Corpus:
     statistics: list[StatisticRow] = []
     problems: list[SourceReadError] = []
     seen: dict[tuple[str, str], str] = {}
+    aliases: dict[str, str] = {}
     for folder in folders:
+        if (folder.path / ALIASES_FILE).is_file() and folder.defaults.scope == SHARED_SCOPE:
+            try:
+                aliases.update(read_aliases(folder.path / ALIASES_FILE))
+            except SourceReadError as exc:
+                problems.append(exc)
         for path in source_files(folder.path):
             try:
                 result = read_source_file(path, folder.defaults)
@@ -63,4 +71,4 @@ def load_corpus(folders: list[CorpusFolder]) -> Corpus:
                 seen[(source.scope, source.id)] = str(path)
             sources.extend(result.sources)
             statistics.extend(result.statistics)
-    return Corpus(tuple(sources), tuple(statistics), tuple(problems))
+    return Corpus(tuple(sources), tuple(statistics), tuple(problems), tuple(sorted(aliases.items())))

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.answering.models import Answer, Citation, RankedPassage
-from bot.answering.question_types import Wants, classify, holds
+from bot.answering.question_types import Wants, asks_rather_than_tells, classify, holds
 from embeddings.search import Hit, SearchIndex, SearchResult
-from embeddings.text_tokens import names_and_numbers, question_terms, tokenize
+from embeddings.text_tokens import accepted_forms, names_and_numbers, question_terms, tokenize
 from knowledge.dates import human_date
 
 ABSTAIN_TEXT = ("The sources I have don't answer this question. "
@@ -21,15 +21,17 @@ class AnswerConfig:
 
     max_sentences: int = 4
     min_sentence_words: int = 5
-    coverage_weight: float = 0.5  # how much the question's words in a sentence count beside its similarity
-    reason_bonus: float = 0.1
+    coverage_weight: float = 0.3  # how much the question's words in a sentence count beside its similarity
+    reason_bonus: float = 0.15
     rank_weight: float = 0.1
+    asking_penalty: float = 0.2  # for sentences that ask a question instead of answering it
     min_similarity: float = 0.30  # the best sentence must be at least this close to the question...
     min_coverage: float = 0.34  # ...and share this much of the question's weighted words
     key_term_share: float = 0.5  # rare question words (key terms) the answer's passage must contain
     key_term_max_df: float = 0.02  # a word in at most this share of passages is a key term
-    keep_ratio: float = 0.85  # further sentences must score at least this share of the best one
-    duplicate_similarity: float = 0.9
+    same_passage_bonus: float = 0.2
+    keep_ratio: float = 0.8  # further sentences must score at least this share of the best one
+    duplicate_similarity: float = 0.97
     related_sources: int = 3
 
 
@@ -67,8 +69,10 @@ class Composer:
 
     @staticmethod
     def _coverage(weights: dict[str, float], tokens: frozenset[str] | set[str]) -> float:
+        """Share of the question's word weight present in tokens (a related word counts too)."""
         total = sum(weights.values())
-        return sum(w for t, w in weights.items() if t in tokens) / total if total else 0.0
+        found = sum(w for t, w in weights.items() if t in tokens or not accepted_forms(t).isdisjoint(tokens))
+        return found / total if total else 0.0
 
     def _candidates(self, result: SearchResult, weights: dict[str, float], wants: Wants) -> list[Candidate]:
         config = self.config
@@ -84,7 +88,8 @@ class Composer:
                 matched = holds(wants, text)
                 score = (similarity + config.coverage_weight * coverage
                          + (config.reason_bonus if wants is Wants.REASON and matched else 0.0)
-                         + config.rank_weight * (1 - rank / max(len(result.hits), 1)))
+                         + config.rank_weight * (1 - rank / max(len(result.hits), 1))
+                         - (config.asking_penalty if asks_rather_than_tells(text) else 0.0))
                 out.append(Candidate(hit, rank, text, vector, tokens, similarity, coverage, matched, score))
         return sorted(out, key=lambda c: -c.score)
 
@@ -111,7 +116,7 @@ class Composer:
         if not candidates:
             return self._abstain(result, passages, [], "nothing relevant was retrieved")
 
-        usable = [c for c in candidates if c.holds_wanted] if wants in (Wants.NUMBER, Wants.DATE) else candidates
+        usable = [c for c in candidates if c.holds_wanted] if wants in (Wants.NUMBER, Wants.DATE, Wants.DAY) else candidates
         if not usable:
             return self._abstain(result, passages, candidates, f"no retrieved sentence holds a {wants.value}")
         best = usable[0]
@@ -129,10 +134,15 @@ class Composer:
                                      f"the best passage lacks the question's key terms {sorted(key)}")
 
         chosen = [best]
-        for candidate in usable[1:]:
-            if len(chosen) >= config.max_sentences or candidate.score < config.keep_ratio * best.score:
+        # An answer reads best when it continues from the passage it started in: its neighbours get a bonus.
+        rest = sorted(usable[1:], key=lambda c: -(c.score + (config.same_passage_bonus
+                                                             if c.hit.record.row == best.hit.record.row else 0.0)))
+        for candidate in rest:
+            same_passage = candidate.hit.record.row == best.hit.record.row
+            bonus = config.same_passage_bonus if same_passage else 0.0
+            if len(chosen) >= config.max_sentences or candidate.score + bonus < config.keep_ratio * best.score:
                 break
-            if candidate.coverage < config.min_coverage:
+            if candidate.coverage < config.min_coverage and not same_passage:
                 continue
             if any(self._duplicates(candidate, c) for c in chosen):
                 continue
@@ -141,6 +151,7 @@ class Composer:
 
     def _duplicates(self, a: Candidate, b: Candidate) -> bool:
         """Near-duplicate sentences (the same fact twice) add nothing."""
+        # Vectors of sentences from one passage share its context, so only nearly equal ones count.
         if a.text == b.text or float(a.vector @ b.vector) >= self.config.duplicate_similarity:
             return True
         union = a.tokens | b.tokens

@@ -11,6 +11,7 @@ class Wants(enum.Enum):
     ANYTHING = "anything"
     NUMBER = "number"
     DATE = "date"
+    DAY = "day"  # "on what date", "exact date": a year alone does not answer
     REASON = "reason"
 
 
@@ -26,16 +27,24 @@ _HAS_DATE = re.compile(rf"{_YEAR}|\b{_MONTH}\.? \d{{1,2}}\b|\b(?:fy|fiscal year)
 _SPELLED = (r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty"
             r"|hundred|thousand|million|billion|half|quarter|third|fifth|dozens?|majority|minority|most|none)\b")
 _HAS_REASON = re.compile(
-    r"\b(because|since|due to|reasons?|concerns?|concerned|fears?|feared|worr(?:y|ied|ies)|cit(?:ed|ing)|said|says|saying"
-    r"|argued|so that|in order to|too broad|would|could|deter|profiling|undermin\w*|failing|goal)\b", re.I)
+    r"\b(because|due to|reasons?|concerns?|concerned|fears?|feared|worr(?:y|ied|ies)|cit(?:ed|ing)|argued"
+    r"|so that|in order to|too broad|overbroad|deter\w*|profiling|undermin\w*|failing|not meeting|risk)\b", re.I)
+
+
+_DAY_QUESTION = re.compile(r"\b(what|which|exact|precise|specific) (date|day)\b|\bon what (date|day)\b", re.I)
+_HAS_DAY = re.compile(rf"\b{_MONTH}\.? \d{{1,2}}\b|\b\d{{4}}-\d{{2}}-\d{{2}}\b", re.I)
+# Sentences that ask rather than tell ("X asked whether Y") restate a question; they do not answer one.
+_ASKS = re.compile(r"\?\s*[\"”']?$|\b(asked|asks|wondered|asking) (whether|if)\b", re.I)
 
 
 def classify(question: str) -> Wants:
-    """Classify the question by its wording (number, date, reason, or anything)."""
+    """Classify the question by its wording (number, day, date, reason, or anything)."""
     if _NUMBER_QUESTION.search(question):
         return Wants.NUMBER
     if _REASON_QUESTION.search(question):
         return Wants.REASON
+    if _DAY_QUESTION.search(question):
+        return Wants.DAY
     if _DATE_QUESTION.search(question):
         return Wants.DATE
     return Wants.ANYTHING
@@ -54,6 +63,13 @@ def holds(wants: Wants, sentence: str) -> bool:
         return _has_count(sentence)
     if wants is Wants.DATE:
         return bool(_HAS_DATE.search(sentence))
+    if wants is Wants.DAY:
+        return bool(_HAS_DAY.search(sentence))
     if wants is Wants.REASON:
         return bool(_HAS_REASON.search(sentence))
     return True
+
+
+def asks_rather_than_tells(sentence: str) -> bool:
+    """True for a sentence that is itself a question or reports one being asked."""
+    return bool(_ASKS.search(sentence.strip()))
