@@ -47,9 +47,10 @@ def _check_csv(path: Path) -> list[str]:
     except (SourceReadError, csv.Error) as exc:
         return [f"{path}: {exc}"]
     for line, row in enumerate(rows, start=2):
-        if None in row or len(row) != len(STATISTICS_COLUMNS):
-            problems.append(f"{path}:{line}: has {len(row) + len(row.get(None) or []) - (None in row)} columns, "
-                            f"expected {len(STATISTICS_COLUMNS)}")
+        # DictReader puts surplus fields under the key None and fills missing ones with None.
+        count = sum(1 for k, v in row.items() if k is not None and v is not None) + len(row.get(None) or [])
+        if count != len(STATISTICS_COLUMNS):
+            problems.append(f"{path}:{line}: has {count} columns, expected {len(STATISTICS_COLUMNS)}")
             continue
         url = (row.get("source_url") or "").strip()
         if url and not is_well_formed_url(url):

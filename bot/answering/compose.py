@@ -15,6 +15,9 @@ ABSTAIN_TEXT = ("The sources I have don't answer this question. "
                 "The closest sources are listed below as related reading, not as an answer.")
 
 
+ORIGINAL_KINDS = frozenset({"article", "report", "official", "law"})
+
+
 @dataclass(frozen=True)
 class AnswerConfig:
     """Answer-composition defaults, calibrated on the development questions (see README)."""
@@ -29,6 +32,7 @@ class AnswerConfig:
     min_coverage: float = 0.34  # ...and share this much of the question's weighted words
     key_term_share: float = 0.5  # rare question words (key terms) the answer's passage must contain
     key_term_max_df: float = 0.02  # a word in at most this share of passages is a key term
+    original_bonus: float = 0.15  # prefer a source's own words over our summaries of sources
     same_passage_bonus: float = 0.2
     keep_ratio: float = 0.8  # further sentences must score at least this share of the best one
     duplicate_similarity: float = 0.97
@@ -89,7 +93,8 @@ class Composer:
                 score = (similarity + config.coverage_weight * coverage
                          + (config.reason_bonus if wants is Wants.REASON and matched else 0.0)
                          + config.rank_weight * (1 - rank / max(len(result.hits), 1))
-                         - (config.asking_penalty if asks_rather_than_tells(text) else 0.0))
+                         - (config.asking_penalty if asks_rather_than_tells(text) else 0.0)
+                         + (config.original_bonus if hit.source.kind in ORIGINAL_KINDS else 0.0))
                 out.append(Candidate(hit, rank, text, vector, tokens, similarity, coverage, matched, score))
         return sorted(out, key=lambda c: -c.score)
 
