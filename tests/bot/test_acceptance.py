@@ -1,0 +1,60 @@
+"""What the issues promise on the bundled starter corpus, checked with the real model and index."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from bot.answering.validation import citation_problems
+from bot.evaluation import evaluate, read_question_set
+
+DEV = Path(__file__).parents[1] / "data" / "dev.jsonl"
+
+
+def test_which_states_opted_out_names_them_and_cites_the_seed_article(bundled_service):
+    answer = bundled_service.answer("which states opted out?")
+    assert not answer.abstained
+    assert "Illinois" in answer.answer and "New York" in answer.answer
+    seed = [c for c in answer.citations if c.source_id == "wgbh-2011-06-06-mass-wont-participate"]
+    assert seed and seed[0].published == "2011-06-06" and seed[0].publisher == "WGBH News"
+    assert citation_problems(answer) == []
+
+
+def test_capital_of_france_abstains(bundled_service):
+    answer = bundled_service.answer("what is the capital of France?")
+    assert answer.abstained and answer.citations == () and answer.related
+
+
+def test_dev_questions_meet_the_bar(bundled_service):
+    report = evaluate(bundled_service, read_question_set(DEV))
+    by_id = {row["id"]: row for row in report["per_question"]}
+    for question_id in ("C01", "C02", "C03", "C07", "C08", "C10"):
+        assert by_id[question_id]["correct"], (question_id, by_id[question_id]["answer"])
+    for question_id in ("C37", "C38"):
+        assert by_id[question_id]["abstained"], (question_id, by_id[question_id]["answer"])
+    assert report["answer_accuracy"] >= 0.9
+    assert report["citation_validity"] == 1.0
+    assert report["abstention_accuracy"] == 1.0
+
+
+def test_sources_that_disagree_are_each_cited(bundled_service):
+    answer = bundled_service.answer(
+        "How many New York counties were deactivated when the state suspended Secure Communities?")
+    assert "31" in answer.answer and "24" in answer.answer
+    cited_for = {n: {c.n for c in answer.citations if figure in c.quote} for n, figure in (("31", "31"), ("24", "24"))}
+    assert cited_for["31"] and cited_for["24"]
+    assert len(answer.citations) >= 2
+
+
+def test_every_answer_shows_dates_and_at_most_four_sentences(bundled_service):
+    for question in ("When did Illinois pull out of Secure Communities?", "What replaced Secure Communities?"):
+        answer = bundled_service.answer(question)
+        assert not answer.abstained
+        assert len(re.findall(r"\[\d+\]", answer.answer)) <= 4
+        assert all(c.published for c in answer.citations)
+
+
+def test_statistics_query_lists_deportation_figures(bundled_service):
+    rows = bundled_service.statistics("deport")
+    assert len(rows) >= 5
+    assert all("deport" in " ".join((r.statistic, r.scope, r.note, r.value)).lower() for r in rows)
+    assert any("1 in 4" in r.value for r in rows)
