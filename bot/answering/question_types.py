@@ -23,7 +23,9 @@ _REASON_QUESTION = re.compile(r"^\s*why\b|\b(what|which) (were|was|are|is) the r
 
 _MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 _YEAR = r"\b(?:19|20)\d{2}\b"
-_HAS_DATE = re.compile(rf"{_YEAR}|\b{_MONTH}\.? \d{{1,2}}\b|\b(?:fy|fiscal year) ?\d{{2,4}}\b", re.I)
+_WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)days?"
+_HAS_DATE = re.compile(rf"{_YEAR}|\b{_MONTH}\.? \d{{1,2}}\b|\b(?:fy|fiscal year) ?\d{{2,4}}\b|\b{_WEEKDAY}\b"
+                       r"|\b\d{1,2}(?::\d{2})? ?[ap]\.?m\b", re.I)
 _SPELLED = (r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty"
             r"|hundred|thousand|million|billion|half|quarter|third|fifth|dozens?|majority|minority|most|none)\b")
 _HAS_REASON = re.compile(

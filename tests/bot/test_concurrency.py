@@ -1,0 +1,73 @@
+"""Concurrency: answers during a rebuild see one whole index; two servers' changes are both kept."""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from tests.conftest import make_service
+
+QUESTION = "How long can a jail hold someone on an ICE detainer?"
+
+
+def test_answers_during_rebuilds_see_the_old_or_the_new_index_never_a_mix(tmp_path, encoder, mini_corpus):
+    service = make_service(tmp_path / "home", encoder, [mini_corpus])
+    service.build_index()
+    article = mini_corpus / "articles" / "detainers.md"
+    figures = mini_corpus / "statistics" / "figures.csv"
+    original_article, original_figures = article.read_text(), figures.read_text()
+    stop = threading.Event()
+    seen: list[tuple[str, ...]] = []
+
+    def ask_repeatedly() -> None:
+        while not stop.is_set():
+            answer = service.answer(QUESTION)
+            seen.append(tuple(p.text for p in answer.passages))
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        askers = [pool.submit(ask_repeatedly) for _ in range(2)]
+        for version in range(4):
+            # Two files change together: a reader must never see one changed and the other not.
+            article.write_text(original_article.replace("48 hours", f"{48 + version + 1} hours"))
+            figures.write_text(original_figures.replace("about 3,600", f"about {3600 + version + 1}"))
+            service.build_index()
+        stop.set()
+        for asker in askers:
+            asker.result()
+
+    assert len(seen) > 4
+    for passages in seen:
+        text = " ".join(passages)
+        hours = {v for v in range(48, 53) if f"{v} hours" in text}
+        figures_seen = {v for v in range(3600, 3605) if f"about {v:,}" in text or f"about {v}" in text}
+        assert len(hours) <= 1 and len(figures_seen) <= 1
+        if hours and figures_seen:  # both files' versions come from the same build
+            assert hours.pop() - 48 == figures_seen.pop() - 3600
+
+
+def test_two_servers_adding_sources_at_once_are_both_kept(tmp_path, encoder, mini_corpus):
+    service = make_service(tmp_path / "home", encoder, [mini_corpus])
+    service.build_index()
+    barrier = threading.Barrier(2)
+
+    def add(scope: str, town: str) -> None:
+        barrier.wait()
+        body = f"The {town} food bank answers questions about Secure Communities every Tuesday.".encode()
+        service.add_source(scope, f"{town.lower()}-notes.txt", body, added_by=f"organizer-{scope}")
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for future in [pool.submit(add, "111", "Springfield"), pool.submit(add, "222", "Shelbyville")]:
+            future.result()
+
+    ids_111 = {s.id for s in service.sources("111")}
+    ids_222 = {s.id for s in service.sources("222")}
+    assert "springfield-notes" in ids_111 and "shelbyville-notes" not in ids_111
+    assert "shelbyville-notes" in ids_222 and "springfield-notes" not in ids_222
+    answer = service.answer("When does the Springfield food bank answer questions?", scope="111")
+    assert not answer.abstained and "Tuesday" in answer.answer
+    elsewhere = service.answer("When does the Springfield food bank answer questions?", scope="222")
+    assert "springfield-notes" not in {p.source_id for p in elsewhere.passages}
+    assert "Springfield" not in elsewhere.answer
+    shared_only = service.answer("When does the Springfield food bank answer questions?")
+    assert {p.source_id for p in shared_only.passages}.isdisjoint({"springfield-notes", "shelbyville-notes"})
+    added = next(s for s in service.sources("111") if s.id == "springfield-notes")
+    assert added.added_by == "organizer-111"
