@@ -1,0 +1,44 @@
+"""The encoder: bundled model offline, both backends agree, sentence vectors come from the same pass."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from embeddings.encoder import (BUNDLED_MODEL, Encoder, EncoderError, EncoderInput, _SentenceTransformersBackend,
+                                _TransformersBackend, resolve_model)
+
+TEXTS = ["which states opted out?", "Illinois Gov. Pat Quinn ended the agreement on May 4, 2011. " * 40, "x"]
+
+
+def test_bundled_model_loads_offline_through_the_light_backend(encoder):
+    import os
+
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+    assert isinstance(encoder.backend, _TransformersBackend)
+    vectors = encoder.encode_queries(TEXTS)
+    assert vectors.shape == (3, 384) and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+
+
+def test_sentence_transformers_backend_gives_the_same_vectors(encoder):
+    fallback = _SentenceTransformersBackend(resolve_model(BUNDLED_MODEL))
+    light = encoder.backend.run(TEXTS)
+    heavy = fallback.run(TEXTS)
+    for a, b in zip(light, heavy):
+        a_vec, b_vec = a.pooled / np.linalg.norm(a.pooled), b.pooled / np.linalg.norm(b.pooled)
+        assert float(a_vec @ b_vec) > 0.9999
+        assert a.offsets == b.offsets and np.allclose(a.tokens, b.tokens, atol=1e-4)
+
+
+def test_sentence_vectors_follow_their_spans(encoder):
+    text = "Detainers ask jails to hold people for 48 hours. The weather in Boston was sunny and warm."
+    first_end = text.index(".") + 1
+    encoded = encoder.encode_passages([EncoderInput(text, ((0, first_end), (first_end + 1, len(text))))])[0]
+    query = encoder.encode_queries(["How long can a jail hold someone?"])[0]
+    scores = encoded.sentence_vectors @ query
+    assert scores[0] > scores[1] + 0.2
+    assert np.allclose(np.linalg.norm(encoded.sentence_vectors, axis=1), 1, atol=1e-5)
+
+
+def test_unknown_model_is_a_clear_error():
+    with pytest.raises(EncoderError, match="downloads are off"):
+        Encoder("no-such-org/no-such-model").encode_queries(["hi"])
