@@ -58,7 +58,7 @@ def tokenize(text: str) -> list[str]:
 FILLER = frozenset(
     """actually really exactly just ever still even currently basically please know want like anyone someone
     thing things kind sort happen happened happens go going went mean means anything something does make
-    made use used way ways one""".split()
+    made use used way ways one date exact precise specific""".split()
 )
 
 
@@ -96,6 +96,7 @@ _RELATED_WORDS = [
     "join sign signed participate participation enroll agree agreement",
     "refuse refused decline declined reject rejected withdraw withdrew pull opt suspend suspended",
     "deport deported deportation remove removed removal",
+    "activate activated activation switch switched implement implemented impose imposed rollout",
     "arrest arrested detain detained detention book booked booking hold held custody",
     "support supported back backed endorse endorsed favor",
     "oppose opposed opposition criticize criticized object objected",

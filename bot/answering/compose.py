@@ -1,6 +1,7 @@
 """Build an extractive answer: pick the sentences that answer, number their sources, or abstain."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,6 +123,10 @@ class Composer:
             return self._abstain(result, passages, [], "nothing relevant was retrieved")
 
         usable = [c for c in candidates if c.holds_wanted] if wants in (Wants.NUMBER, Wants.DATE, Wants.DAY) else candidates
+        if wants in (Wants.DATE, Wants.DAY):
+            # "When in 2013 ...": a sentence dated in another year is about another event.
+            years = set(re.findall(r"\b(?:19|20)\d{2}\b", result.question))
+            usable = [c for c in usable if all(year in c.text for year in years)]
         if not usable:
             return self._abstain(result, passages, candidates, f"no retrieved sentence holds a {wants.value}")
         best = usable[0]
