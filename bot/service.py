@@ -14,6 +14,7 @@ from bot.answering.compose import AnswerConfig, Composer
 from bot.answering.models import Answer
 from bot.errors import IndexUnavailable, QuestionError, SourceRejected
 from bot.settings import Settings
+from embeddings.atomic import write_bytes_atomic, write_text_atomic
 from embeddings.encoder import Encoder
 from embeddings.index_store import BuildReport, IndexDamagedError, IndexMissingError, IndexStore
 from embeddings.search import SearchIndex
@@ -172,16 +173,22 @@ class KnowledgeService:
             result = read_source_bytes(target, data, defaults)
         except SourceReadError as exc:
             raise SourceRejected(f"{filename!r} {exc.reason}") from None
+        search, _ = self.searchable()
+        for source in result.sources:
+            existing = search.stored.sources.get(f"{scope}/{source.id}")
+            if existing is not None and Path(existing.path).name != target.name:
+                raise SourceRejected(f"{filename!r} uses the id {source.id!r}, which {Path(existing.path).name} "
+                                     "already has in this server; remove that source first or change the id")
         with self._write_lock:
             folder.mkdir(parents=True, exist_ok=True)
-            from embeddings.atomic import write_bytes_atomic  # keep the import local to writers
             write_bytes_atomic(target, data)
             self._remember_uploader(target, added_by)
         self.build_index()
         return result.sources
 
-    def _remember_uploader(self, target: Path, added_by: str) -> None:
-        from embeddings.atomic import write_text_atomic
+    @staticmethod
+    def _remember_uploader(target: Path, added_by: str) -> None:
+        """Keep who added a file beside it (a hidden file, which the corpus loader skips)."""
         write_text_atomic(target.with_name(f".{target.name}.added_by"), added_by)
 
     def _with_upload_metadata(self, corpus: Corpus) -> Corpus:
@@ -213,3 +220,11 @@ class KnowledgeService:
         with self._write_lock:
             shutil.rmtree(self.scope_folder(scope), ignore_errors=True)
         self.build_index()
+
+    # ----- Discord organizers (issue 4) --------------------------------------------------------------
+
+    def scope_sources(self, scope: str) -> list[Source]:
+        """Every source one server added itself, statistics rows included (for /kb list and /kb remove)."""
+        search, _ = self.searchable()
+        items = [s for s in search.stored.sources.values() if s.scope == scope]
+        return sorted(items, key=lambda s: (s.published, s.id))

@@ -71,3 +71,18 @@ def test_two_servers_adding_sources_at_once_are_both_kept(tmp_path, encoder, min
     assert {p.source_id for p in shared_only.passages}.isdisjoint({"springfield-notes", "shelbyville-notes"})
     added = next(s for s in service.sources("111") if s.id == "springfield-notes")
     assert added.added_by == "organizer-111"
+
+
+def test_an_upload_reusing_another_files_id_is_refused(tmp_path, encoder, mini_corpus):
+    import pytest
+
+    from bot.errors import SourceRejected
+
+    service = make_service(tmp_path / "home", encoder, [mini_corpus])
+    service.build_index()
+    body = b"---\nid: local-guide\ntitle: Local guide\n---\nThe local clinic explains Secure Communities on Mondays."
+    service.add_source("111", "guide.md", body)
+    with pytest.raises(SourceRejected, match="already has in this server"):
+        service.add_source("111", "other-guide.md", body)
+    service.add_source("111", "guide.md", body.replace(b"Mondays", b"Fridays"))  # replacing the same file is fine
+    assert "Fridays" in service.answer("When does the local clinic explain Secure Communities?", scope="111").answer
