@@ -1,6 +1,7 @@
 """The answering API every surface uses: keeps the index current and answers questions in a scope."""
 from __future__ import annotations
 
+import json
 import logging
 import re
 import shutil
@@ -182,22 +183,40 @@ class KnowledgeService:
         with self._write_lock:
             folder.mkdir(parents=True, exist_ok=True)
             write_bytes_atomic(target, data)
-            self._remember_uploader(target, added_by)
+            self._remember_provenance(target, defaults)
         self.build_index()
         return result.sources
 
     @staticmethod
-    def _remember_uploader(target: Path, added_by: str) -> None:
-        """Keep who added a file beside it (a hidden file, which the corpus loader skips)."""
-        write_text_atomic(target.with_name(f".{target.name}.added_by"), added_by)
+    def _sidecar(path: Path) -> Path:
+        """Hidden file beside an organizer's source holding who added it and where it came from."""
+        return path.with_name(f".{path.name}.meta.json")
+
+    def _remember_provenance(self, target: Path, defaults: SourceDefaults) -> None:
+        """Keep the upload's metadata beside the untouched original file (the corpus loader skips it)."""
+        meta = {"added_by": defaults.added_by, "publisher": defaults.publisher, "url": defaults.url,
+                "published": defaults.published}
+        write_text_atomic(self._sidecar(target), json.dumps(meta))
 
     def _with_upload_metadata(self, corpus: Corpus) -> Corpus:
-        """Attach who added each organizer file (kept beside it) to its sources."""
+        """Fill what an organizer's file does not say itself (uploader, publisher, link) from its sidecar."""
+        generic = SourceDefaults()
         sources = []
         for source in corpus.sources:
-            marker = Path(source.path).with_name(f".{Path(source.path).name}.added_by")
-            if source.scope != SHARED_SCOPE and marker.is_file():
-                source = replace(source, added_by=marker.read_text(encoding="utf-8").strip())
+            sidecar = self._sidecar(Path(source.path))
+            if source.scope != SHARED_SCOPE and sidecar.is_file():
+                try:
+                    meta = json.loads(sidecar.read_text(encoding="utf-8"))
+                except (OSError, ValueError):
+                    log.warning("ignored unreadable %s", sidecar)
+                    meta = {}
+                source = replace(
+                    source, added_by=str(meta.get("added_by") or source.added_by),
+                    publisher=str(meta.get("publisher") or source.publisher)
+                    if source.publisher == generic.publisher else source.publisher,
+                    url=source.url or str(meta.get("url") or ""),
+                    published=str(meta.get("published") or source.published)
+                    if source.published == generic.published else source.published)
             sources.append(source)
         return replace(corpus, sources=tuple(sources))
 
@@ -211,7 +230,7 @@ class KnowledgeService:
         with self._write_lock:
             if path.is_file() and self.scope_folder(scope) in path.parents:
                 path.unlink()
-                path.with_name(f".{path.name}.added_by").unlink(missing_ok=True)
+                self._sidecar(path).unlink(missing_ok=True)
         self.build_index()
         return source
 

@@ -86,3 +86,21 @@ def test_an_upload_reusing_another_files_id_is_refused(tmp_path, encoder, mini_c
         service.add_source("111", "other-guide.md", body)
     service.add_source("111", "guide.md", body.replace(b"Mondays", b"Fridays"))  # replacing the same file is fine
     assert "Fridays" in service.answer("When does the local clinic explain Secure Communities?", scope="111").answer
+
+
+def test_upload_metadata_is_kept_beside_the_original_file(tmp_path, encoder, mini_corpus):
+    from knowledge.readers import SourceDefaults
+
+    service = make_service(tmp_path / "home", encoder, [mini_corpus])
+    service.build_index()
+    body = b"The county hotline explains Secure Communities holds every Wednesday."
+    defaults = SourceDefaults(publisher="example.org", url="https://example.org/hotline", scope="111",
+                              added_by="ana")
+    service.add_source("111", "hotline.txt", body, added_by="ana", defaults=defaults)
+    stored = service.settings.uploads_home / "111" / "hotline.txt"
+    assert stored.read_bytes() == body  # the original file, untouched
+    service.build_index(rebuild=True)  # metadata survives a rebuild from the files
+    source = next(s for s in service.scope_sources("111") if s.id == "hotline")
+    assert (source.publisher, source.url, source.added_by) == ("example.org", "https://example.org/hotline", "ana")
+    service.remove_source("111", "hotline")
+    assert not list(stored.parent.iterdir())  # the file and its metadata are gone

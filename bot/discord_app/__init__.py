@@ -1,0 +1,1 @@
+"""citebot on Discord: slash commands for members and organizers, answered through KnowledgeService."""

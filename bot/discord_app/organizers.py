@@ -1,0 +1,236 @@
+"""/kb: organizers add, remove and list this server's sources, rebuild, read gaps and change settings."""
+# No `from __future__ import annotations`: discord.py reads these annotations at runtime.
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import Literal, Optional
+
+import discord
+from discord import app_commands
+
+from bot.discord_app.context import citebot, scope_of, who
+from bot.discord_app.errors import PRIVATE_KEY, NotOrganizer
+from bot.discord_app.guild_config import PRIVATE
+from bot.discord_app.rendering import LIST_LINES, gaps_embed, notice_embed, page_of, server_sources_embed
+from bot.discord_app.text import clip, safe
+from bot.errors import CitebotError, SourceRejected
+from knowledge.readers import SourceDefaults
+from knowledge.records import STATISTIC_KIND, Source
+
+log = logging.getLogger(__name__)
+
+UPLOAD_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".csv")
+
+
+def may_manage_server(interaction: discord.Interaction) -> bool:
+    """Manage Server (or Administrator) as Discord computed it for this member in this channel."""
+    permissions = interaction.permissions
+    return permissions.manage_guild or permissions.administrator
+
+
+async def is_organizer(interaction: discord.Interaction) -> bool:
+    """Manage Server, or the organizer role this server chose with /kb settings."""
+    if interaction.guild_id is None:
+        return False
+    if may_manage_server(interaction):
+        return True
+    config = await citebot(interaction).guild_configs.get(scope_of(interaction))
+    if config.organizer_role_id is None:
+        return False
+    return any(role.id == config.organizer_role_id for role in getattr(interaction.user, "roles", ()))
+
+
+def one_per_file(sources: list[Source]) -> list[Source]:
+    """Sources with each statistics CSV collapsed into one entry (its rows are removed together)."""
+    out: list[Source] = []
+    files: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    for source in sources:
+        if source.kind != STATISTIC_KIND:
+            out.append(source)
+            continue
+        counts[source.path] = counts.get(source.path, 0) + 1
+        if source.path not in files:
+            files[source.path] = len(out)
+            out.append(source)
+    for path, index in files.items():
+        out[index] = replace(out[index], title=f"{Path(path).name} ({counts[path]} statistics)")
+    return out
+
+
+def described(sources: tuple[Source, ...] | list[Source]) -> str:
+    """'“Title” (id `x`)' for each source, safe to show."""
+    return "\n".join(f"• “{clip(safe(s.title), 120)}” (id `{clip(s.id, 60)}`)" for s in one_per_file(list(sources)))
+
+
+class KnowledgeBaseGroup(app_commands.Group):
+    """The /kb commands; Discord shows them to Manage Server by default, and each use is checked again."""
+
+    def __init__(self) -> None:
+        super().__init__(name="kb", description="Organizers: manage the sources citebot answers from here",
+                         guild_only=True, default_permissions=discord.Permissions(manage_guild=True))
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Organizers only; anyone else gets NotOrganizer (a private refusal)."""
+        # Server admins can open /kb to other roles in Discord's settings: check every use ourselves.
+        if not await is_organizer(interaction):
+            raise NotOrganizer()
+        return True
+
+    async def _start(self, interaction: discord.Interaction) -> None:
+        """Defer privately: /kb replies are for the organizer only."""
+        interaction.extras[PRIVATE_KEY] = True
+        await interaction.response.defer(ephemeral=True, thinking=True)
+
+    async def _audit(self, interaction: discord.Interaction, action: str, detail: str) -> None:
+        """Record who changed what (the audit log), and log it."""
+        client = citebot(interaction)
+        await client.run_io(client.service.activity.audit, scope_of(interaction) or "", str(interaction.user.id),
+                            interaction.user.name, action, detail)
+        log.info("guild %s: %s by %s: %s", interaction.guild_id, action, who(interaction), detail[:200])
+
+    async def _reply(self, interaction: discord.Interaction, title: str, text: str) -> None:
+        """The private confirmation."""
+        await interaction.followup.send(embed=notice_embed(title, text), ephemeral=True)
+
+    @app_commands.command(name="add-url", description="Add a web page or document (http/https, up to 5 MB)")
+    @app_commands.describe(url="The page's address, e.g. https://example.org/report.pdf")
+    async def add_url(self, interaction: discord.Interaction, url: app_commands.Range[str, 8, 2048]) -> None:
+        """/kb add-url: fetch safely, store for this server, audit."""
+        client = citebot(interaction)
+        checked = client.fetcher.checked_url(url)  # a malformed URL is refused before anything else
+        await self._start(interaction)
+        document = await client.fetcher.fetch(str(checked))
+        scope = scope_of(interaction) or ""
+        publisher = checked.host or "web page"
+        defaults = SourceDefaults(publisher=publisher, url=document.url, scope=scope, added_by=who(interaction))
+        sources = await client.run_write(client.service.add_source, scope, document.filename, document.data,
+                                         added_by=who(interaction), defaults=defaults)
+        await self._audit(interaction, "add-url", f"{document.url} -> {', '.join(s.id for s in sources)}")
+        await self._reply(interaction, "Source added", f"{described(sources)}\n\nAnswers in this server can "
+                                                       f"cite it now. Remove it with /kb remove.")
+
+    @app_commands.command(name="upload", description="Add a file: .md, .txt, .html, .pdf or .csv (up to 10 MB)")
+    @app_commands.describe(file="The source file (CSV files must use the statistics columns)")
+    async def upload(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
+        """/kb upload: type and size checked before and after the download, stored, audited."""
+        client = citebot(interaction)
+        limit = client.settings.upload_max_bytes
+        suffix = Path(file.filename).suffix.lower()
+        if suffix not in UPLOAD_SUFFIXES:
+            raise SourceRejected(f"{file.filename} is a {suffix or 'file without extension'}; "
+                                 f"upload one of {', '.join(UPLOAD_SUFFIXES)}.")
+        if file.size > limit:  # refuse before downloading anything
+            raise SourceRejected(f"{file.filename} is {file.size / 1024 / 1024:.1f} MB; the limit is "
+                                 f"{limit / 1024 / 1024:g} MB.")
+        await self._start(interaction)
+        data = await file.read()
+        if len(data) > limit:  # the reported size was wrong
+            raise SourceRejected(f"{file.filename} is larger than {limit / 1024 / 1024:g} MB.")
+        scope = scope_of(interaction) or ""
+        sources = await client.run_write(client.service.add_source, scope, file.filename, data,
+                                         added_by=who(interaction))
+        await self._audit(interaction, "upload", f"{file.filename} -> {', '.join(s.id for s in sources)}")
+        await self._reply(interaction, "Source added", f"{described(sources)}\n\nAnswers in this server can "
+                                                       f"cite it now. Remove it with /kb remove.")
+
+    @app_commands.command(name="remove", description="Remove a source this server added")
+    @app_commands.describe(source="Start typing a title or id")
+    async def remove(self, interaction: discord.Interaction, source: app_commands.Range[str, 1, 100]) -> None:
+        """/kb remove: delete one of this server's sources (a CSV as a whole), audited."""
+        client = citebot(interaction)
+        await self._start(interaction)
+        removed = await client.run_write(client.service.remove_source, scope_of(interaction) or "", source)
+        await self._audit(interaction, "remove", f"{removed.id} ({removed.title[:100]})")
+        what = f"{Path(removed.path).name} (all its statistics)" if removed.kind == STATISTIC_KIND else \
+            f"“{clip(safe(removed.title), 150)}”"
+        await self._reply(interaction, "Source removed", f"Removed {what}. Answers here no longer cite it.")
+
+    @remove.autocomplete("source")
+    async def remove_choices(self, interaction: discord.Interaction, current: str
+                             ) -> list[app_commands.Choice[str]]:
+        """This server's sources matching what the organizer typed (at most 25)."""
+        # Autocomplete skips the group's check: apply it here, and never fail (Discord would show an error).
+        try:
+            if not await is_organizer(interaction):
+                return []
+            client = citebot(interaction)
+            sources = one_per_file(await client.run_io(client.service.scope_sources, scope_of(interaction) or ""))
+        except Exception:
+            log.exception("autocomplete for /kb remove failed")
+            return []
+        needle = current.lower().strip()
+        choices = [app_commands.Choice(name=clip(f"{s.title} ({s.id})", 100), value=s.id)
+                   for s in sources if len(s.id) <= 100 and needle in f"{s.title} {s.id}".lower()]
+        return choices[:25]
+
+    @app_commands.command(name="list", description="List this server's sources and who added each")
+    @app_commands.describe(page="Page number (15 sources per page)")
+    async def list_sources(self, interaction: discord.Interaction,
+                           page: app_commands.Range[int, 1, 1000] = 1) -> None:
+        """/kb list: this server's sources and who added each."""
+        client = citebot(interaction)
+        await self._start(interaction)
+        scope = scope_of(interaction) or ""
+        sources = one_per_file(await client.run_io(client.service.scope_sources, scope))
+        shown, where = page_of(sources, page - 1, LIST_LINES)
+        await interaction.followup.send(embed=server_sources_embed(shown, where, scope), ephemeral=True)
+
+    @app_commands.command(name="reindex", description="Re-read every source and bring the index up to date")
+    async def reindex(self, interaction: discord.Interaction) -> None:
+        """/kb reindex: bring the index up to date, report skipped files, audited."""
+        client = citebot(interaction)
+        await self._start(interaction)
+        outcome = await client.run_write(client.service.build_index)
+        report = outcome.report
+        await self._audit(interaction, "reindex", f"{report.sources} sources, {report.passages} passages, "
+                                                  f"{report.embedded} embedded, {len(outcome.problems)} skipped")
+        text = (f"{report.sources} sources, {report.passages} passages; {report.embedded} passage(s) embedded "
+                f"now, {report.reused} reused.")
+        if outcome.problems:
+            skipped = "\n".join(f"• {clip(safe(Path(p.path).name), 80)}: {clip(safe(p.reason), 150)}"
+                                for p in outcome.problems[:10])
+            text += f"\n\nSkipped {len(outcome.problems)} file(s):\n{skipped}"
+        await self._reply(interaction, "Index up to date", text)
+
+    @app_commands.command(name="gaps", description="Questions the sources did not answer, most frequent first")
+    async def gaps(self, interaction: discord.Interaction) -> None:
+        """/kb gaps: unanswered and down-voted questions, most frequent first."""
+        client = citebot(interaction)
+        await self._start(interaction)
+        found = await client.run_io(client.service.activity.gaps, scope_of(interaction) or "")
+        await interaction.followup.send(embed=gaps_embed(found), ephemeral=True)
+
+    @app_commands.command(name="settings", description="Organizer role, default answer visibility, cooldown")
+    @app_commands.describe(organizer_role="Members with this role may use /kb (needs Manage Server to change)",
+                           clear_organizer_role="Remove the organizer role (needs Manage Server)",
+                           visibility="Whether answers are public or private unless the member chooses",
+                           cooldown="Seconds a member waits between questions (0 turns it off)")
+    async def settings(self, interaction: discord.Interaction, organizer_role: Optional[discord.Role] = None,
+                       visibility: Optional[Literal["public", "private"]] = None,
+                       cooldown: Optional[app_commands.Range[int, 0, 3600]] = None,
+                       clear_organizer_role: bool = False) -> None:
+        """/kb settings: show or change the organizer role, default visibility and cooldown, audited."""
+        client = citebot(interaction)
+        if (organizer_role is not None or clear_organizer_role) and not may_manage_server(interaction):
+            # Otherwise a role holder could hand /kb to any role, @everyone included.
+            raise CitebotError("Changing the organizer role needs the Manage Server permission.")
+        await self._start(interaction)
+        scope = scope_of(interaction) or ""
+        changes: dict[str, object] = {}
+        if organizer_role is not None:
+            changes["organizer_role_id"] = organizer_role.id
+        elif clear_organizer_role:
+            changes["organizer_role_id"] = None
+        if visibility is not None:
+            changes["private_by_default"] = visibility == PRIVATE
+        if cooldown is not None:
+            changes["cooldown_seconds"] = float(cooldown)
+        if changes:
+            config = await client.guild_configs.update(scope, **changes)
+            await self._audit(interaction, "settings", ", ".join(f"{k}={v}" for k, v in changes.items()))
+            title = "Settings changed"
+        else:
+            config = await client.guild_configs.get(scope)
+            title = "Settings"
+        await self._reply(interaction, title, config.describe())
