@@ -127,7 +127,7 @@ def serve(settings: Settings) -> int:
     token = settings.discord_token.get_secret_value().strip() if settings.discord_token else ""
     if not token:
         print("error: DISCORD_TOKEN is not set. Put the bot token in the environment or in a .env file "
-              "(DISCORD_TOKEN=...); see README.md, "Run it on your Discord server".", file=sys.stderr)
+              "(DISCORD_TOKEN=...); see README.md, 'Run it on your Discord server'.", file=sys.stderr)
         return EXIT_USAGE
     configure_endpoints(settings)
     try:

@@ -28,7 +28,7 @@ def restore_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_serve_without_a_token_says_what_to_do(tmp_path, capsys):
     assert serve(Settings(home=tmp_path, discord_token=None)) == EXIT_USAGE
     err = capsys.readouterr().err
-    assert err.startswith("error: DISCORD_TOKEN is not set.") and "Run it on your Discord server" in err
+    assert err.startswith("error: DISCORD_TOKEN is not set.") and 'Run it on your Discord server' in err
 
 
 def test_endpoints_come_from_settings(restore_endpoints, tmp_path):
