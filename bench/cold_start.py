@@ -1,0 +1,216 @@
+"""Cold start: wall time of `citebot ask` in a new process against `python -c "import sentence_transformers"`.
+
+The index is built once in a temporary home (CITEBOT_HOME); then, alternating, several runs of
+  ask     .venv/bin/citebot ask "which states opted out?"       (the console script, a new process each time)
+  import  python -c "import sentence_transformers"              (the floor named by the issue)
+  model   python -c "load the bundled model, encode one query"  (the floor of any process that answers)
+  python  python -c pass                                       (interpreter start and exit)
+Median wall times and ratios. Then one run of the answer path under `python -X importtime` (top imports by
+cumulative time, each with the chain of modules that pulled it in), and one run timing the phases of
+`ask` inside a fresh process (imports, settings, index load, model load, answer).
+
+    python bench/cold_start.py [--runs 5] [--json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import _common  # noqa: F401
+from _common import REPO, emit, log, machine, median, now, table
+
+QUESTION = "which states opted out?"
+
+MODEL_FLOOR = ("from embeddings.encoder import Encoder; Encoder().encode_queries(['which states opted out?'])")
+
+# Phases of `citebot ask` in a fresh process, mirroring bot.cli.cmd_ask step by step.
+PHASES = r"""
+import time, json, os
+t0 = time.perf_counter(); marks = {}
+import bot.cli
+marks["import bot.cli"] = time.perf_counter()
+from bot.service import KnowledgeService
+from bot.settings import load_settings
+from bot.rendering.terminal import render_answer
+marks["import bot.service, settings, rendering"] = time.perf_counter()
+service = KnowledgeService(load_settings())
+marks["settings + KnowledgeService()"] = time.perf_counter()
+service.searchable()
+marks["load index (verify, read, BM25, composer)"] = time.perf_counter()
+encoder = service.encoder
+getattr(encoder, "backend", None) if hasattr(type(encoder), "backend") else encoder.model
+marks["load model (imports torch, transformers)"] = time.perf_counter()
+answer, _ = service.answer_and_record(%r, surface="cli")
+render_answer(answer)
+marks["answer + record + render"] = time.perf_counter()
+out, last = {}, t0
+for name, t in marks.items():
+    out[name] = round(t - last, 3); last = t
+out["total (after interpreter start)"] = round(last - t0, 3)
+print(json.dumps(out))
+""" % QUESTION
+
+
+def venv_bin(name: str) -> Path:
+    """A console script next to the interpreter running this benchmark (the project venv)."""
+    return Path(sys.executable).parent / name
+
+
+def timed(cmd: list[str], env: dict) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return seconds
+
+
+def parse_importtime(stderr: str) -> list[dict]:
+    """Tree of imports from `python -X importtime` output (children are printed before their parent)."""
+    pending: dict[int, list[dict]] = {}
+    for line in stderr.splitlines():
+        if not line.startswith("import time:") or "imported package" in line:
+            continue
+        self_us, cumulative_us, name = line.split(":", 1)[1].split("|", 2)
+        raw = name[1:] if name.startswith(" ") else name
+        depth = (len(raw) - len(raw.lstrip(" "))) // 2
+        node = {"name": raw.strip(), "self_ms": int(self_us) / 1000, "cumulative_ms": int(cumulative_us) / 1000,
+                "children": pending.pop(depth + 1, [])}
+        pending.setdefault(depth, []).append(node)
+    return pending.get(0, [])
+
+
+def flatten(roots: list[dict]) -> list[tuple[dict, list[str]]]:
+    out = []
+
+    def walk(node: dict, chain: list[str]) -> None:
+        out.append((node, chain))
+        for child in node["children"]:
+            walk(child, chain + [node["name"]])
+
+    for root in roots:
+        walk(root, [])
+    return out
+
+
+OURS = ("bot", "knowledge", "embeddings")
+
+
+def import_report(stderr: str, top: int) -> dict:
+    roots = parse_importtime(stderr)
+    nodes = flatten(roots)
+    total_ms = sum(r["cumulative_ms"] for r in roots)
+    top_level = sorted(roots, key=lambda n: -n["cumulative_ms"])[:top]
+    # The heaviest third-party packages (first module of each top-level package), with who imported them.
+    third_party = {}
+    for node, chain in nodes:
+        package = node["name"].split(".")[0]
+        if package in OURS or package.startswith("_") or package in third_party:
+            continue
+        ours = [c for c in chain if c.split(".")[0] in OURS]
+        third_party[package] = {"package": package, "cumulative_ms": round(node["cumulative_ms"], 1),
+                                "first_module": node["name"],
+                                "imported_by": ours[-1] if ours else (chain[-1] if chain else "(top level)"),
+                                "chain": " > ".join(chain + [node["name"]])}
+    heavy = sorted(third_party.values(), key=lambda r: -r["cumulative_ms"])[:top]
+    return {"total_ms": round(total_ms, 1),
+            "top_level": [{"module": n["name"], "cumulative_ms": round(n["cumulative_ms"], 1)} for n in top_level],
+            "heaviest_packages": heavy}
+
+
+def run(args) -> dict:
+    citebot = venv_bin("citebot")
+    if not citebot.exists():
+        raise SystemExit(f"{citebot} not found: install the project (`make setup`) into this interpreter's venv")
+    python = sys.executable
+    with tempfile.TemporaryDirectory(prefix="citebot-bench-cold-") as home:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}
+        env.update(CITEBOT_HOME=home, HF_HUB_OFFLINE="1")
+        # Compiled modules are cached as an installed package would have them, but in the temporary folder
+        # (nothing is written into the repository).
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(Path(home) / "pycache")
+        env["PYTHONPATH"] = str(REPO)
+        log("building the index in a temporary home ...")
+        build = timed([str(citebot), "index"], env)
+        log(f"index built in {build:.1f} s; warming the file cache ...")
+        ask = [str(citebot), "ask", QUESTION]
+        imp = [python, "-c", "import sentence_transformers"]
+        model = [python, "-c", MODEL_FLOOR]
+        bare = [python, "-c", "pass"]
+        for cmd in (ask, imp, model, bare):  # one untimed run each: page cache and .pyc files
+            timed(cmd, env)
+        times: dict[str, list[float]] = {"ask": [], "import": [], "model": [], "python": []}
+        for r in range(args.runs):
+            order = [("ask", ask), ("import", imp), ("model", model), ("python", bare)]
+            order = order[r % 4:] + order[:r % 4]
+            for name, cmd in order:
+                times[name].append(timed(cmd, env))
+            log(f"run {r + 1}/{args.runs}: " + ", ".join(f"{n} {v[-1]:.2f} s" for n, v in times.items()))
+        log("importtime and phases ...")
+        traced = subprocess.run([python, "-X", "importtime", str(citebot), "ask", QUESTION], env=env, cwd=REPO,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=True)
+        imports = import_report(traced.stderr, args.top)
+        phases = json.loads(subprocess.run([python, "-c", PHASES], env=env, cwd=REPO, stdout=subprocess.PIPE,
+                                           stderr=subprocess.PIPE, text=True, check=True).stdout.strip()
+                            .splitlines()[-1])
+    med = {name: median(v) for name, v in times.items()}
+    return {
+        "benchmark": "cold_start",
+        "date": now(),
+        "machine": machine(),
+        "question": QUESTION,
+        "runs": args.runs,
+        "index_build_seconds": round(build, 2),
+        "seconds_median": {k: round(v, 3) for k, v in med.items()},
+        "seconds_all": {k: [round(x, 3) for x in v] for k, v in times.items()},
+        "ratio_ask_to_import": round(med["ask"] / med["import"], 3),
+        "ratio_ask_to_model_floor": round(med["ask"] / med["model"], 3),
+        "phases_seconds": phases,
+        "imports": imports,
+    }
+
+
+def short_chain(chain: str) -> str:
+    parts = chain.split(" > ")
+    return chain if len(parts) <= 4 else " > ".join(parts[:2] + ["..."] + parts[-2:])
+
+
+def human(result: dict) -> str:
+    s = result["seconds_median"]
+    rows = [["citebot ask (new process)", s["ask"]],
+            ["python -c 'import sentence_transformers'", s["import"]],
+            ["python: load model + encode one query", s["model"]],
+            ["python -c pass (interpreter start)", s["python"]]]
+    out = [f"Cold start, median of {result['runs']} runs",
+           table(["command", "seconds"], rows),
+           f"ratio ask / import sentence_transformers: {result['ratio_ask_to_import']:.2f}; "
+           f"ask / model floor: {result['ratio_ask_to_model_floor']:.2f}", "",
+           table(["phase of ask (fresh process)", "seconds"], [[k, v] for k, v in result["phases_seconds"].items()]),
+           "", table(["top-level import", "cumulative ms"],
+                     [[r["module"], r["cumulative_ms"]] for r in result["imports"]["top_level"]],
+                     f"python -X importtime citebot ask: {result['imports']['total_ms']:.0f} ms of imports"),
+           "", table(["package", "cumulative ms", "imported by (ours)", "chain"],
+                     [[r["package"], r["cumulative_ms"], r["imported_by"], short_chain(r["chain"])]
+                      for r in result["imports"]["heaviest_packages"]], "heaviest third-party packages:")]
+    return "\n".join(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5, help="timed runs of each command (default 5)")
+    parser.add_argument("--top", type=int, default=15, help="how many imports to list (default 15)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    result = run(args)
+    emit(result, args.json, human(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,188 @@
+"""Ingest throughput: a full IndexStore.build against the model's raw encode of the same passages.
+
+For the bundled corpus (and optionally the first N SciFact abstracts), in one process with the model loaded
+and warmed up first, rounds interleaved:
+  raw     SentenceTransformer(model).encode(texts), the model's own encode, of the exact texts the build
+          embeds (title + newline + passage), same batch size
+  encoder Encoder.encode_passages(inputs) (passage + per-sentence vectors, what the build calls)
+  build   IndexStore.build(corpus, encoder) into a fresh home (split, hash, encode, SQLite, npy, fsync, swap)
+  sorted  Encoder.encode_passages(inputs sorted by length, longest first), a diagnostic: what the encoder
+          gains by batching texts of similar length, as sentence-transformers' encode does
+Bar: build passages/s >= 0.85 x raw passages/s. Then an unchanged re-index on the last home: passages
+embedded (must be 0) and its time, with and without re-reading the source files.
+
+    python bench/ingest.py [--scifact ../shared/data/scifact --scifact-docs 1000] [--rounds 3] [--json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import _common  # noqa: F401
+from _common import emit, log, machine, median, now, table
+
+BAR = 0.85
+
+
+def bundled_corpus():
+    from knowledge.corpus_loader import BUNDLED_CORPUS, CorpusFolder, load_corpus
+
+    return load_corpus([CorpusFolder(BUNDLED_CORPUS)])
+
+
+def scifact_corpus(folder: Path, limit: int):
+    from knowledge.corpus_loader import Corpus
+    from knowledge.records import Source
+
+    sources = []
+    with (folder / "corpus.jsonl").open(encoding="utf-8") as handle:
+        for line in handle:
+            if len(sources) >= limit:
+                break
+            row = json.loads(line)
+            if (row.get("text") or "").strip():
+                sources.append(Source(id=f"scifact-{row['_id']}", title=(row.get("title") or "").strip(),
+                                      publisher="SciFact", published="undated", kind="article",
+                                      text=row["text"].strip()))
+    return Corpus(tuple(sources), (), ())
+
+
+def raw_model(encoder):
+    """The model's own encode: sentence-transformers loading the same model folder."""
+    model = getattr(encoder, "model", None)  # the encoder may itself hold a SentenceTransformer
+    if model is not None and hasattr(model, "encode"):
+        return model
+    from sentence_transformers import SentenceTransformer
+
+    from embeddings.encoder import resolve_model
+
+    return SentenceTransformer(resolve_model(encoder.model_name), device="cpu")
+
+
+def measure(name: str, corpus, encoder, raw, rounds: int, reload) -> dict:
+    from embeddings.index_store import IndexStore, content_hash, encoder_input
+    from knowledge.passages import split_into_passages
+
+    inputs, seen = [], set()
+    for source in corpus.sources:
+        for passage in split_into_passages(source):
+            item = encoder_input(source, passage)
+            digest = content_hash(encoder.model_name, item)
+            if digest not in seen:  # the build embeds each distinct input once
+                seen.add(digest)
+                inputs.append(item)
+    texts = [i.text for i in inputs]
+    log(f"{name}: {len(corpus.sources)} sources, {len(inputs)} distinct passages; {rounds} rounds ...")
+    by_length = sorted(inputs, key=lambda i: -len(i.text))
+    times: dict[str, list[float]] = {"raw": [], "encoder": [], "build": [], "sorted": []}
+    embedded = None
+    homes: list[Path] = []
+    try:
+        for r in range(rounds):
+            order = ["raw", "encoder", "build", "sorted"]
+            order = order[r % 4:] + order[:r % 4]
+            for step in order:
+                start = time.perf_counter()
+                if step == "raw":
+                    raw.encode(texts, batch_size=encoder.batch_size, convert_to_numpy=True,
+                               show_progress_bar=False)
+                elif step == "encoder":
+                    encoder.encode_passages(inputs)
+                elif step == "sorted":
+                    encoder.encode_passages(by_length)
+                else:
+                    home = Path(tempfile.mkdtemp(prefix="citebot-bench-ingest-"))
+                    homes.append(home)
+                    report = IndexStore(home).build(corpus, encoder)
+                    embedded = report.embedded
+                times[step].append(time.perf_counter() - start)
+        # Unchanged re-index on the last home: nothing to embed.
+        store = IndexStore(homes[-1])
+        start = time.perf_counter()
+        again = store.build(corpus, encoder)
+        reindex_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        again_reloaded = store.build(reload(), encoder)  # as `citebot index` does: read the files again
+        reindex_reload_seconds = time.perf_counter() - start
+    finally:
+        for home in homes:
+            shutil.rmtree(home, ignore_errors=True)
+    n = len(inputs)
+    pps = {step: n / median(values) for step, values in times.items()}
+    return {
+        "sources": len(corpus.sources),
+        "passages": n,
+        "embedded_by_build": embedded,
+        "seconds_median": {step: round(median(v), 3) for step, v in times.items()},
+        "seconds_all": {step: [round(x, 3) for x in v] for step, v in times.items()},
+        "passages_per_second": {step: round(v, 1) for step, v in pps.items()},
+        "ratio_build_to_raw": round(pps["build"] / pps["raw"], 3),
+        "ratio_encoder_to_raw": round(pps["encoder"] / pps["raw"], 3),
+        "ratio_sorted_encoder_to_raw": round(pps["sorted"] / pps["raw"], 3),
+        "reindex_unchanged": {"embedded": again.embedded, "changed": again.changed,
+                              "seconds": round(reindex_seconds, 3),
+                              "with_corpus_reload_embedded": again_reloaded.embedded,
+                              "with_corpus_reload_seconds": round(reindex_reload_seconds, 3)},
+        "bar": {"ratio_min": BAR, "met": pps["build"] / pps["raw"] >= BAR and again.embedded == 0
+                and again_reloaded.embedded == 0},
+    }
+
+
+def run(args) -> dict:
+    from embeddings.encoder import Encoder
+
+    encoder = Encoder()
+    start = time.perf_counter()
+    raw = raw_model(encoder)
+    warm = ["warm up the model and its threads, a sentence of a dozen words or so."] * 64
+    raw.encode(warm, batch_size=encoder.batch_size, show_progress_bar=False)
+    encoder.encode_queries(warm)
+    log(f"models loaded and warmed up in {time.perf_counter() - start:.1f} s")
+    start = time.perf_counter()
+    corpus = bundled_corpus()
+    load_seconds = time.perf_counter() - start
+    results = {"bundled": measure("bundled corpus", corpus, encoder, raw, args.rounds, bundled_corpus)}
+    results["bundled"]["corpus_load_seconds"] = round(load_seconds, 3)
+    if args.scifact:
+        folder = Path(args.scifact)
+        sci = scifact_corpus(folder, args.scifact_docs)
+        results["scifact"] = measure(f"SciFact first {args.scifact_docs}", sci, encoder, raw, args.rounds,
+                                     lambda: scifact_corpus(folder, args.scifact_docs))
+    return {"benchmark": "ingest", "date": now(), "machine": machine(), "model": encoder.model_name,
+            "batch_size": encoder.batch_size, "rounds": args.rounds, "corpora": results,
+            "bar": {"ratio_min": BAR, "met": all(r["bar"]["met"] for r in results.values())}}
+
+
+def human(result: dict) -> str:
+    rows = []
+    for name, r in result["corpora"].items():
+        pps = r["passages_per_second"]
+        rows.append([name, r["passages"], pps["raw"], pps["encoder"], pps["build"], r["ratio_encoder_to_raw"],
+                     r["ratio_build_to_raw"], r["ratio_sorted_encoder_to_raw"], r["reindex_unchanged"]["embedded"],
+                     r["reindex_unchanged"]["seconds"], r["reindex_unchanged"]["with_corpus_reload_seconds"]])
+    return "\n".join([
+        f"Ingest (model {result['model']}, batch {result['batch_size']}, median of {result['rounds']} rounds)",
+        table(["corpus", "passages", "raw p/s", "encoder p/s", "build p/s", "enc/raw", "build/raw",
+               "sorted/raw", "re-embedded", "re-index s", "+reload s"], rows),
+        f"bar: build/raw >= {BAR} and unchanged re-index embeds 0: "
+        f"{'met' if result['bar']['met'] else 'MISSED'}",
+    ])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scifact", help="SciFact folder (BEIR format) to also ingest a subset of")
+    parser.add_argument("--scifact-docs", type=int, default=1000, help="how many SciFact abstracts (default 1000)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per corpus (default 3)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    result = run(args)
+    emit(result, args.json, human(result))
+
+
+if __name__ == "__main__":
+    main()
