@@ -153,7 +153,10 @@ def read_statistics_csv(path: Path, data: bytes, defaults: SourceDefaults) -> Re
     """A statistics CSV: one figure per row, each row one quotable sentence."""
     where = str(path)
     reader = csv.DictReader(io.StringIO(decode_text(data, where)))
-    header = tuple((reader.fieldnames or ()))
+    try:
+        header = tuple(reader.fieldnames or ())
+    except csv.Error as exc:  # reading the header can fail too (a NUL or a broken quote)
+        raise SourceReadError(where, f"is not valid CSV ({exc})") from None
     missing = [c for c in STATISTICS_COLUMNS if c not in header]
     if missing:
         raise SourceReadError(where, f"is missing the column(s) {', '.join(missing)}; "

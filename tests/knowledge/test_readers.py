@@ -122,3 +122,9 @@ def test_one_bad_file_does_not_stop_the_rest(mini_corpus: Path):
     reasons = sorted(p.reason for p in corpus.problems)
     assert len(reasons) == 2
     assert any("already used" in r for r in reasons) and any("YAML" in r for r in reasons)
+
+
+def test_csv_header_that_csv_cannot_parse_is_a_clear_error():
+    data = b'"' + b"a" * 200_000 + b'",x\n'  # a header field beyond the csv module's field size limit
+    with pytest.raises(SourceReadError, match="not valid CSV"):
+        read_source_bytes(Path("x.csv"), data)
