@@ -19,6 +19,7 @@ from embeddings.atomic import write_bytes_atomic, write_text_atomic
 from embeddings.encoder import Encoder
 from embeddings.index_store import BuildReport, IndexDamagedError, IndexMissingError, IndexStore
 from embeddings.search import SearchIndex
+from embeddings.vector_store import VectorStoreConfig
 from knowledge.corpus_loader import BUNDLED_CORPUS, Corpus, CorpusFolder, load_corpus
 from knowledge.errors import SourceReadError
 from knowledge.readers import SUPPORTED_SUFFIXES, SourceDefaults, read_source_bytes, slugify
@@ -89,7 +90,8 @@ class KnowledgeService:
             return IndexOutcome(report, corpus.problems)
 
     def _install(self, stored) -> None:
-        search = SearchIndex(stored, self.encoder)
+        vector_config = VectorStoreConfig(approximate_above=self.settings.approximate_search_above)
+        search = SearchIndex(stored, self.encoder, vector_config=vector_config)
         # One assignment swaps both: a question in flight keeps the objects it already holds.
         self._search, self._composer = search, Composer(search, self.answer_config)
 

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     # Answering
     max_answer_sentences: int = Field(default=4, ge=1, le=8)
     retrieve_passages: int = Field(default=8, ge=1, le=50)
+    # Above this many passages, vector search scans compressed codes and re-ranks exactly (bench/scale.py);
+    # the default matches VectorStoreConfig's, written out so settings do not import FAISS.
+    approximate_search_above: int = Field(default=50_000, ge=0)
     max_question_chars: int = Field(default=500, ge=10, le=4000)
 
     # Discord

@@ -1,12 +1,18 @@
-"""BM25, FAISS (exact and HNSW, with scope filters), reciprocal rank fusion and hybrid ranking."""
+"""BM25, FAISS (exact, and compressed scan with re-ranking; scope filters), fusion and hybrid ranking."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from embeddings.bm25 import BM25Index
-from embeddings.search import reciprocal_rank_fusion
+from embeddings.search import SearchIndex, reciprocal_rank_fusion
 from embeddings.text_tokens import names_and_numbers, tokenize
 from embeddings.vector_store import VectorStore, VectorStoreConfig
+
+DEV_QUESTIONS = Path(__file__).parents[1] / "data" / "dev.jsonl"
 
 
 def test_tokenize_stems_drops_stopwords_and_joins_numbers():
@@ -51,18 +57,43 @@ def test_exact_store_finds_itself_and_honours_the_scope_mask():
     assert len(ids) == 10 and all(100 <= i < 200 for i in ids)
 
 
-def test_store_switches_to_hnsw_above_the_threshold_with_high_recall():
+def test_store_switches_to_compressed_scan_above_the_threshold_with_exact_scores():
     vectors = random_unit(3000, seed=1)
     store = VectorStore(vectors, VectorStoreConfig(approximate_above=1000))
     assert store.approximate
     exact = VectorStore(vectors)
+    assert not exact.approximate
     queries = random_unit(20, seed=2)
     recall = np.mean([len(set(store.search(q, 10)[1]) & set(exact.search(q, 10)[1])) / 10 for q in queries])
-    assert recall >= 0.9
+    assert recall >= 0.95
+    scores, ids = store.search(queries[0], 10)
+    # Candidates are re-scored against the float vectors: scores are exact cosines, best first.
+    assert np.allclose(scores, vectors[ids] @ queries[0], atol=1e-5)
+    assert list(scores) == sorted(scores, reverse=True)
+
+
+@pytest.mark.parametrize("max_hidden, visible_every", [(20_000, 1), (20_000, 3), (10, 3), (10, 9)])
+def test_compressed_scan_honours_the_scope_mask_on_every_path(max_hidden, visible_every):
+    """Few hidden rows: over-fetch and filter; many: exact search over the visible rows (gathered or masked)."""
+    vectors = random_unit(3000, seed=3)
+    config = VectorStoreConfig(approximate_above=1000, max_hidden_for_scan=max_hidden)
+    store = VectorStore(vectors, config)
     allowed = np.zeros(3000, dtype=bool)
-    allowed[::3] = True
-    _, ids = store.search(queries[0], 10, allowed)
-    assert len(ids) == 10 and all(i % 3 == 0 for i in ids)
+    allowed[::visible_every] = True
+    allowed[7] = False
+    query = random_unit(1, seed=4)[0]
+    scores, ids = store.search(query, 10, allowed)
+    assert len(ids) == 10 and all(allowed[i] for i in ids)
+    visible = np.flatnonzero(allowed)
+    truth = visible[np.argsort(-(vectors[visible] @ query))[:10]]
+    assert len(set(ids) & set(truth)) >= 9
+    assert np.allclose(scores, vectors[ids] @ query, atol=1e-5)
+
+
+def test_store_of_nothing_finds_nothing():
+    store = VectorStore(np.empty((0, 32), dtype=np.float32))
+    scores, ids = store.search(random_unit(1)[0], 5)
+    assert len(ids) == 0 and len(scores) == 0
 
 
 def test_hybrid_search_ranks_the_matching_passage_first(mini_service):
@@ -73,3 +104,19 @@ def test_hybrid_search_ranks_the_matching_passage_first(mini_service):
     assert result.hits[0].source.id == "mini-detainers"
     assert result.hits[0].dense > 0.3 and result.hits[0].bm25 > 0
     assert [h.score for h in result.hits] == sorted((h.score for h in result.hits), reverse=True)
+
+
+def test_compressed_scan_ranks_like_exact_search_over_the_starter_corpus(bundled_service, encoder):
+    """The starter corpus searched both ways ranks the same passages first.
+
+    The switch is set to 0 to force the compressed scan, and only 2 x 50 of the ~230 passages are re-ranked,
+    so the compressed codes alone must put the right candidates forward.
+    """
+    exact, _ = bundled_service.searchable()
+    config = VectorStoreConfig(approximate_above=0, refine_factor=2)
+    compressed = SearchIndex(bundled_service.store.load(), encoder, vector_config=config)
+    assert compressed.vectors.approximate and not exact.vectors.approximate
+    questions = [json.loads(line)["question"] for line in DEV_QUESTIONS.read_text().splitlines() if line.strip()]
+    for question in questions:
+        assert [h.record.row for h in compressed.search(question).hits[:5]] == \
+            [h.record.row for h in exact.search(question).hits[:5]], question
