@@ -1,6 +1,7 @@
 """Helpers shared by the benchmark scripts: repo path, machine facts, percentiles, tables, JSON output."""
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -92,6 +93,20 @@ def table(headers: list[str], rows: list[list], title: str | None = None) -> str
     for row in cells:
         lines.append("  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths))))
     return "\n".join(lines)
+
+
+def benchmark_parser(doc: str | None) -> argparse.ArgumentParser:
+    """An argument parser showing the script's docstring, with the --json flag every benchmark has."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def run_and_emit(parser: argparse.ArgumentParser, run, human) -> None:
+    """Parse the command line, run the benchmark, print its JSON or its human report."""
+    args = parser.parse_args()
+    result = run(args)
+    emit(result, args.json, human(result))
 
 
 def emit(result: dict, as_json: bool, human: str) -> None:

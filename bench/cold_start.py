@@ -13,7 +13,6 @@ cumulative time, each with the chain of modules that pulled it in), and one run 
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -23,7 +22,7 @@ import time
 from pathlib import Path
 
 import _common  # noqa: F401
-from _common import REPO, emit, log, machine, median, now, table
+from _common import REPO, benchmark_parser, log, machine, median, now, run_and_emit, table
 
 QUESTION = "which states opted out?"
 
@@ -108,16 +107,24 @@ def import_report(stderr: str, top: int) -> dict:
     total_ms = sum(r["cumulative_ms"] for r in roots)
     top_level = sorted(roots, key=lambda n: -n["cumulative_ms"])[:top]
     # The heaviest third-party packages (first module of each top-level package), with who imported them.
-    third_party = {}
+    # A package's cost: the sum over its top-most modules (those not imported by the same package),
+    # attributed to the heaviest of them for "who imported it".
+    third_party: dict[str, dict] = {}
     for node, chain in nodes:
         package = node["name"].split(".")[0]
-        if package in OURS or package.startswith("_") or package in third_party:
+        if package in OURS or package.startswith("_"):
             continue
+        if any(c.split(".")[0] == package for c in chain):
+            continue  # under a module of the same package: already counted there
         ours = [c for c in chain if c.split(".")[0] in OURS]
-        third_party[package] = {"package": package, "cumulative_ms": round(node["cumulative_ms"], 1),
-                                "first_module": node["name"],
-                                "imported_by": ours[-1] if ours else (chain[-1] if chain else "(top level)"),
-                                "chain": " > ".join(chain + [node["name"]])}
+        entry = third_party.setdefault(package, {"package": package, "cumulative_ms": 0.0, "heaviest": 0.0})
+        entry["cumulative_ms"] = round(entry["cumulative_ms"] + node["cumulative_ms"], 1)
+        if node["cumulative_ms"] > entry["heaviest"]:
+            entry.update(heaviest=node["cumulative_ms"], first_module=node["name"],
+                         imported_by=ours[-1] if ours else (chain[-1] if chain else "(top level)"),
+                         chain=" > ".join(chain + [node["name"]]))
+    for entry in third_party.values():
+        entry.pop("heaviest")
     heavy = sorted(third_party.values(), key=lambda r: -r["cumulative_ms"])[:top]
     return {"total_ms": round(total_ms, 1),
             "top_level": [{"module": n["name"], "cumulative_ms": round(n["cumulative_ms"], 1)} for n in top_level],
@@ -203,13 +210,10 @@ def human(result: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--runs", type=int, default=5, help="timed runs of each command (default 5)")
     parser.add_argument("--top", type=int, default=15, help="how many imports to list (default 15)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args()
-    result = run(args)
-    emit(result, args.json, human(result))
+    run_and_emit(parser, run, human)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ The double shares the bot's event loop and CPU: the figures include its cost, as
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import gc
 import json
@@ -36,7 +35,7 @@ import tracemalloc
 from pathlib import Path
 
 import _common  # noqa: F401  (puts the repository on sys.path)
-from _common import REPO, emit, log, machine, now, percentile, rss_bytes, table
+from _common import REPO, benchmark_parser, emit, log, machine, now, percentile, rss_bytes, table
 
 ACK_DEADLINE_S = 3.0
 MINI_CORPUS = REPO / "tests" / "data" / "mini"
@@ -252,7 +251,7 @@ def human(r: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--corpus", choices=["mini", "bundled"], default="mini",
                         help="tests/data/mini (default) or the bundled starter corpus")
     parser.add_argument("--questions", type=int, default=200, help="questions in the load round (default 200)")
@@ -264,7 +263,6 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=100,
                         help="questions in the unmeasured warm-up, 20 a second from users of their own (default 100)")
     parser.add_argument("--heartbeat-ms", type=int, default=1000, help="the double's heartbeat interval (default 1000)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     spacing = args.users * args.seconds / args.questions
     if args.cooldown >= spacing:

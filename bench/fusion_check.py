@@ -14,13 +14,12 @@ answer-level figures favour rrf; hit@5 is the like-for-like retrieval comparison
 """
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 
 import _common  # noqa: F401
 import numpy as np
-from _common import emit, log, machine, now, table
+from _common import benchmark_parser, log, machine, now, run_and_emit, table
 
 
 def minmax(x: np.ndarray) -> np.ndarray:
@@ -114,12 +113,9 @@ def human(result: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("questions", nargs="+", help="question sets (.jsonl)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args()
-    result = run(args)
-    emit(result, args.json, human(result))
+    run_and_emit(parser, run, human)
 
 
 if __name__ == "__main__":

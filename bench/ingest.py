@@ -17,7 +17,6 @@ embedded (must be 0) and its time, with and without re-reading the source files.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import tempfile
@@ -25,7 +24,7 @@ import time
 from pathlib import Path
 
 import _common  # noqa: F401
-from _common import emit, log, machine, median, now, table
+from _common import benchmark_parser, log, machine, median, now, run_and_emit, table
 
 BAR = 0.85
 
@@ -190,14 +189,11 @@ def human(result: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--scifact", help="SciFact folder (BEIR format) to also ingest a subset of")
     parser.add_argument("--scifact-docs", type=int, default=100, help="how many SciFact abstracts (default 100)")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per corpus (default 5)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args()
-    result = run(args)
-    emit(result, args.json, human(result))
+    run_and_emit(parser, run, human)
 
 
 if __name__ == "__main__":

@@ -11,14 +11,13 @@ Bar: p50(full) / p50(floor) <= 1.3.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 import time
 from pathlib import Path
 
 import _common  # noqa: F401
-from _common import emit, log, machine, now, percentile, table
+from _common import benchmark_parser, log, machine, now, percentile, run_and_emit, table
 
 BAR = 1.3
 
@@ -137,14 +136,11 @@ def human(result: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("questions", help="question set (.jsonl with a 'question' field per line)")
     parser.add_argument("--rounds", type=int, default=10, help="passes over the questions (default 10)")
     parser.add_argument("--candidates", type=int, help="diagnostic: SearchConfig.candidates to use instead of the default")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args()
-    result = run(args)
-    emit(result, args.json, human(result))
+    run_and_emit(parser, run, human)
 
 
 if __name__ == "__main__":

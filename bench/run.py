@@ -7,7 +7,6 @@ The question file defaults to tests/data/dev.jsonl in the repository. SciFact re
 """
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import time
 from pathlib import Path
 
 import _common  # noqa: F401
-from _common import REPO, emit, log, machine, now, table
+from _common import REPO, benchmark_parser, log, machine, now, run_and_emit, table
 
 HERE = Path(__file__).resolve().parent
 
@@ -98,7 +97,7 @@ def human(result: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("questions_arg", nargs="?", metavar="QUESTIONS", help="question set (.jsonl)")
     parser.add_argument("--questions", help="question set (default: tests/data/dev.jsonl in the repository)")
     parser.add_argument("--rounds", type=int, default=10, help="latency rounds (default 10)")
@@ -106,10 +105,7 @@ def main() -> None:
     parser.add_argument("--cold-runs", type=int, default=5, help="cold-start runs (default 5)")
     parser.add_argument("--scifact", help="also ingest a SciFact subset from this folder")
     parser.add_argument("--scifact-docs", type=int, default=100)
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args()
-    result = run(args)
-    emit(result, args.json, human(result))
+    run_and_emit(parser, run, human)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ sweep (--sweep) is printed as a diagnostic of sensitivity, never used to choose 
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import math
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import _common  # noqa: F401  (sets sys.path and offline environment)
 import numpy as np
-from _common import emit, log, machine, now, table
+from _common import benchmark_parser, log, machine, now, run_and_emit, table
 
 RRF_K = 60  # embeddings/search.py SearchConfig.rrf_k
 DEPTH = 1000  # how deep each document ranking goes into fusion (BEIR retrieves top 1000)
@@ -351,7 +350,7 @@ def human(result: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("data_dir", help="SciFact folder in BEIR format (corpus.jsonl, queries.jsonl, qrels/)")
     parser.add_argument("--split", default="test", help="qrels split to evaluate (default: test)")
     parser.add_argument("--model", help="sentence-transformers model (default: the bundled MiniLM)")
@@ -359,10 +358,7 @@ def main() -> None:
     parser.add_argument("--cache", help="embedding cache folder (default: $TMPDIR/citebot-bench-cache)")
     parser.add_argument("--no-cache", action="store_true", help="always re-encode")
     parser.add_argument("--sweep", action="store_true", help="also print an RRF weight/k sensitivity table")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args()
-    result = run(args)
-    emit(result, args.json, human(result))
+    run_and_emit(parser, run, human)
 
 
 if __name__ == "__main__":

@@ -190,15 +190,18 @@ class Encoder:
 
     def encode_passages(self, items: Sequence[EncoderInput],
                         progress: Callable[[int], None] | None = None) -> list[Encoded]:
-        """Passage vectors and, from the same token embeddings, a vector for each sentence."""
-        results: list[Encoded] = []
-        for start in range(0, len(items), self.batch_size):
-            batch = items[start:start + self.batch_size]
-            for item, output in zip(batch, self.backend.run([i.text for i in batch])):
-                results.append(self._split_output(item, output))
+        """Passage vectors and, from the same token embeddings, a vector for each sentence (in input order)."""
+        # Longest first, as sentence-transformers' encode does: batches of similar length waste no time on
+        # padding, and an over-long batch shows up at once. Results go back to the caller's order.
+        order = sorted(range(len(items)), key=lambda i: -len(items[i].text))
+        results: list[Encoded | None] = [None] * len(items)
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start:start + self.batch_size]
+            for position, output in zip(batch, self.backend.run([items[i].text for i in batch])):
+                results[position] = self._split_output(items[position], output)
             if progress:
                 progress(len(batch))
-        return results
+        return results  # type: ignore[return-value]
 
     @staticmethod
     def _split_output(item: EncoderInput, output: TokenOutput) -> Encoded:

@@ -42,3 +42,14 @@ def test_sentence_vectors_follow_their_spans(encoder):
 def test_unknown_model_is_a_clear_error():
     with pytest.raises(EncoderError, match="downloads are off"):
         Encoder("no-such-org/no-such-model").encode_queries(["hi"])
+
+
+def test_passages_come_back_in_the_order_given_whatever_their_lengths(encoder):
+    """Batches are formed longest first; each result must still belong to the input at its position."""
+    items = [EncoderInput(text, ((0, len(text)),)) for text in TEXTS + ["a short one", TEXTS[1][:300]]]
+    encoded = encoder.encode_passages(items)
+    one_by_one = [encoder.encode_passages([item])[0] for item in items]
+    assert len(encoded) == len(items)
+    for together, alone in zip(encoded, one_by_one):
+        assert float(together.vector @ alone.vector) > 0.9999
+        assert np.allclose(together.sentence_vectors, alone.sentence_vectors, atol=1e-4)
