@@ -6,7 +6,8 @@ import discord
 from discord import app_commands
 
 from bot.discord_app.context import citebot, scope_of
-from bot.discord_app.errors import PRIVATE_KEY, report
+from bot.discord_app.acknowledge import defer_thinking
+from bot.discord_app.errors import report
 from bot.discord_app.rendering import SOURCES_PER_PAGE, page_of, sources_embed, statistics_embed
 from bot.discord_app.text import discord_len
 from bot.service import KnowledgeService
@@ -75,8 +76,7 @@ async def defer_for(interaction: discord.Interaction, private: Optional[bool]) -
     """Defer now, privately when asked or when the server prefers it; returns the choice."""
     config = await citebot(interaction).guild_configs.get(scope_of(interaction))
     ephemeral = config.private_by_default if private is None else private
-    interaction.extras[PRIVATE_KEY] = ephemeral
-    await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+    await defer_thinking(interaction, ephemeral=ephemeral)
     return ephemeral
 
 

@@ -7,13 +7,11 @@ import secrets
 import discord
 from discord import app_commands
 
+from bot.discord_app.acknowledge import is_acknowledged, is_public_deferral
 from bot.discord_app.text import CONTENT_MAX, clip
 from bot.errors import CitebotError, IndexUnavailable
 
 log = logging.getLogger(__name__)
-
-PRIVATE_KEY = "citebot_private"  # Interaction.extras key: was the response deferred privately?
-
 
 class NotOrganizer(app_commands.CheckFailure):
     """The member may not use /kb in this server."""
@@ -58,11 +56,10 @@ async def send_private(interaction: discord.Interaction, text: str) -> None:
     """Send text only the user sees, whatever state the interaction is in."""
     text = clip(discord.utils.escape_mentions(text), CONTENT_MAX)
     try:
-        if not interaction.response.is_done():
+        if not is_acknowledged(interaction):
             await interaction.response.send_message(text, ephemeral=True)
             return
-        if (interaction.response.type is discord.InteractionResponseType.deferred_channel_message
-                and not interaction.extras.get(PRIVATE_KEY, False)):
+        if is_public_deferral(interaction):
             # The first follow-up after a public defer would replace the public "thinking..." message;
             # delete it so the error becomes a separate private message.
             await interaction.delete_original_response()

@@ -8,7 +8,8 @@ from discord.utils import MISSING
 
 from bot.discord_app.context import citebot, scope_of
 from bot.discord_app.cooldown import cooldown_message
-from bot.discord_app.errors import PRIVATE_KEY, send_private
+from bot.discord_app.acknowledge import defer_thinking
+from bot.discord_app.errors import send_private
 from bot.discord_app.feedback import feedback_view
 from bot.discord_app.rendering import answer_embed
 from bot.errors import QuestionError
@@ -33,8 +34,7 @@ async def answer_question(interaction: discord.Interaction, question: str, *, pr
         await interaction.response.send_message(cooldown_message(left), ephemeral=True)
         return
     ephemeral = config.private_by_default if private is None else private
-    interaction.extras[PRIVATE_KEY] = ephemeral
-    await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+    await defer_thinking(interaction, ephemeral=ephemeral)
     async with client.busy():  # a shutdown waits for the follow-up too, not just the answer
         answer, question_id = await client.run_answer(client.service.answer_and_record, text, scope,
                                                       user_id=str(interaction.user.id), surface=surface)

@@ -9,7 +9,8 @@ import discord
 from discord import app_commands
 
 from bot.discord_app.context import citebot, scope_of, who
-from bot.discord_app.errors import PRIVATE_KEY, NotOrganizer
+from bot.discord_app.acknowledge import defer_thinking
+from bot.discord_app.errors import NotOrganizer
 from bot.discord_app.guild_config import PRIVATE
 from bot.discord_app.rendering import LIST_LINES, gaps_embed, notice_embed, page_of, server_sources_embed
 from bot.discord_app.text import clip, safe
@@ -79,8 +80,7 @@ class KnowledgeBaseGroup(app_commands.Group):
 
     async def _start(self, interaction: discord.Interaction) -> None:
         """Defer privately: /kb replies are for the organizer only."""
-        interaction.extras[PRIVATE_KEY] = True
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await defer_thinking(interaction, ephemeral=True)
 
     async def _audit(self, interaction: discord.Interaction, action: str, detail: str) -> None:
         """Record who changed what (the audit log), and log it."""

@@ -415,6 +415,7 @@ class Fault:
     remaining: int
     is_global: bool
     body: Any
+    after_route: bool = False  # the route runs first: Discord did the work, only its answer was lost
     served: list[Request] = field(default_factory=list)
 
 
@@ -755,29 +756,33 @@ class FakeDiscord:
     # ------------------------------------------------------------------ fault injection
     def fail_next(
         self, route: Union[Callable[[Request], Any], str], status: int = 429, *, retry_after: float = 0.2,
-        count: int = 1, is_global: bool = False, body: Any = None,
+        count: int = 1, is_global: bool = False, body: Any = None, after_route: bool = False,
     ) -> Fault:
         """Answer the next ``count`` matching requests with ``status`` (429 shaped as Discord's, 5xx as Cloudflare's).
 
         ``route`` is a predicate on Request or a regex searched in "METHOD /path", e.g. r"POST /webhooks/".
+        With ``after_route`` the request is handled first and only its answer replaced (a 5xx from a proxy
+        after Discord acted): a client that retries then meets the consequences, e.g. 40060 on a callback.
         """
         if isinstance(route, str):
             pat = re.compile(route)
             match: Callable[[Request], Any] = lambda r: pat.search(f"{r.method} {r.path}")  # noqa: E731
         else:
             match = route
-        fault = Fault(match, status, retry_after, count, is_global, body)
+        fault = Fault(match, status, retry_after, count, is_global, body, after_route)
         self.faults.append(fault)
         return fault
 
-    def _serve_fault(self, rec: Request) -> Optional[web.Response]:
+    async def _serve_fault(self, rec: Request) -> Optional[web.Response]:
         """The injected answer for this request, if a pending fault matches it."""
         fault = next((f for f in self.faults if f.remaining > 0 and f.match(rec)), None)
         if fault is None:
             return None
-        fault.remaining -= 1
+        fault.remaining -= 1  # before any await: a concurrent request must not take the same fault
         fault.served.append(rec)
         rec.fault = True
+        if fault.after_route:
+            await self._route(rec)
         if fault.status == 429:
             data = fault.body if fault.body is not None else {
                 "message": "You are being rate limited.", "retry_after": fault.retry_after, "global": fault.is_global}
@@ -1367,7 +1372,7 @@ class FakeDiscord:
             except ValueError:
                 resp = self._error(400, 50109, "The request body contains invalid JSON.")
             else:
-                resp = self._serve_fault(rec) or await self._route(rec)
+                resp = await self._serve_fault(rec) or await self._route(rec)
             rec.status = resp.status
             if isinstance(resp, web.Response) and resp.body is not None:
                 text = resp.body.decode() if isinstance(resp.body, bytes) else str(resp.body)

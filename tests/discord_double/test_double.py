@@ -470,6 +470,21 @@ async def test_502_on_an_edit_is_retried_by_discord_py(env):
     assert fake.messages[click["message"]["id"]]["content"] == "Noted."
 
 
+async def test_a_fault_after_the_route_keeps_the_routes_effect(env):
+    """after_route: the follow-up is posted, only its answer is a 500; discord.py's retry posts it again."""
+    fake, bot = env
+    fault = fake.fail_next(r"POST /webhooks/", 500, after_route=True)
+    inter = await fake.send_slash_command("ask", {"question": "q"})
+
+    def posts() -> list:
+        return [r for r in fake.requests_for(inter) if r.method == "POST" and r.path.startswith("/webhooks/")]
+
+    await fake.wait_for(lambda: len(posts()) == 2 and posts()[1].status, timeout=4, what="the retried follow-up")
+    assert [r.status for r in posts()] == [500, 200] and fault.served == posts()[:1]
+    answers = [m for m in fake.messages.values() if m.get("embeds") and m["embeds"][0].get("title") == "Answer"]
+    assert len(answers) == 2  # the lost reply's message exists: a retried POST duplicates it, as on Discord
+
+
 async def test_gateway_close_4000_leads_to_resume_on_the_resume_url(env):
     fake, bot = env
     seq_before = fake.seq

@@ -201,3 +201,18 @@ async def test_stats_show_figures_with_their_sources(bot, fake):
     assert 'Source: Warren Institute, "Secure Communities by the Numbers", October 2011' in field["value"]
     assert "https://example.org/warren" in field["value"] and "Note: Disputed" in field["value"]
     assert_never_pings(fake)
+
+
+async def test_a_defer_discord_took_but_answered_500_still_gets_its_answer(bot, fake, caplog):
+    """The 500 came after Discord acted: discord.py's retry meets 40060, and the answer follows anyway."""
+    fault = fake.fail_next(r"^POST /interactions/\d+/[^/]+/callback$", 500, after_route=True)
+    inter = await fake.send_slash_command("ask", {"question": DETAINER_Q}, user_id="110")
+    body = await fake.wait_for_followup(inter)
+    assert fault.served and fault.remaining == 0
+    callbacks = [r.status for r in fake.requests_for(inter) if r.path.endswith("/callback")]
+    assert callbacks == [500, 400]  # the lost answer, then the retry refused as a second acknowledgement
+    assert [e["body"]["code"] for e in fake.errors] == [40060]
+    assert "[1]" in body["embeds"][0]["description"]  # the cited answer, not an error message
+    assert len([r for r in fake.requests_for(inter) if r.path.startswith("/webhooks/")]) == 1
+    assert any("already acknowledged" in r.getMessage() for r in caplog.records)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
