@@ -45,6 +45,16 @@ class AuditEntry:
     detail: str
 
 
+@dataclass(frozen=True)
+class ScopeActivity:
+    """What the activity database holds for one server."""
+
+    questions: int
+    votes: int
+    settings: int
+    audit_entries: int
+
+
 class ActivityLog:
     """Thread-safe access to the activity database (one connection per call, WAL mode)."""
 
@@ -115,6 +125,27 @@ class ActivityLog:
         with self._connect() as db:
             db.execute("INSERT INTO audit_log (at, scope, user_id, user_name, action, detail) VALUES (?,?,?,?,?,?)",
                        (time.time(), scope, user_id, user_name, action, detail))
+
+    def scope_counts(self, scope: str) -> ScopeActivity:
+        """How many rows of each kind a server has (what forgetting it would delete)."""
+        with self._connect() as db:
+            def count(sql: str) -> int:
+                return int(db.execute(sql, (scope,)).fetchone()[0])
+            return ScopeActivity(
+                count("SELECT COUNT(*) FROM questions WHERE scope=?"),
+                count("SELECT COUNT(*) FROM votes WHERE question_id IN (SELECT id FROM questions WHERE scope=?)"),
+                count("SELECT COUNT(*) FROM guild_settings WHERE scope=?"),
+                count("SELECT COUNT(*) FROM audit_log WHERE scope=?"))
+
+    def forget_scope(self, scope: str) -> ScopeActivity:
+        """Delete every question, vote, setting and audit entry of a server, in one transaction."""
+        counts = self.scope_counts(scope)
+        with self._connect() as db:
+            db.execute("DELETE FROM votes WHERE question_id IN (SELECT id FROM questions WHERE scope=?)", (scope,))
+            db.execute("DELETE FROM questions WHERE scope=?", (scope,))
+            db.execute("DELETE FROM guild_settings WHERE scope=?", (scope,))
+            db.execute("DELETE FROM audit_log WHERE scope=?", (scope,))
+        return counts
 
     def audit_entries(self, scope: str, limit: int = 50) -> list[AuditEntry]:
         """The newest audit entries of a server."""

@@ -167,6 +167,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     return cmd_chat(args)
 
 
+def cmd_forget_server(args: argparse.Namespace) -> int:
+    """Show, and with --yes delete, what citebot holds for one Discord server."""
+    service = _service(args)
+    data = service.forget_server(args.server_id) if args.yes else service.server_data(args.server_id)
+    a = data.activity
+    held = (f"{data.source_files} source file(s), {a.questions} question(s), {a.votes} vote(s), "
+            f"{a.settings} setting(s), {a.audit_entries} audit entr{'y' if a.audit_entries == 1 else 'ies'}")
+    if args.yes:
+        print(f"Deleted for server {data.scope}: {held}. The index no longer holds its sources.")
+    else:
+        print(f"Server {data.scope} has {held}.\nNothing was deleted; run again with --yes to delete it all.")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="citebot", description=__doc__)
     parser.add_argument("--home", type=Path, help="data folder (default: $CITEBOT_HOME or ./.citebot)")
@@ -196,6 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_check)
     p = sub.add_parser("chat", help="answer questions typed in the terminal (or one per stdin line)")
     p.set_defaults(func=cmd_chat)
+    p = sub.add_parser("forget-server", help="delete a Discord server's own sources and records (dry run without --yes)")
+    p.add_argument("server_id", help="the server (guild) id, as in the logs")
+    p.add_argument("--yes", action="store_true", help="really delete")
+    p.set_defaults(func=cmd_forget_server)
     p = sub.add_parser("serve", help="run the Discord bot")
     p.set_defaults(func=cmd_serve)
     p = sub.add_parser("run", help="serve Discord if DISCORD_TOKEN is set, else terminal Q&A")

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bot.activity import ActivityLog
+from bot.activity import ActivityLog, ScopeActivity
 from bot.answering.compose import AnswerConfig, Composer
 from bot.answering.models import Answer
 from bot.errors import IndexUnavailable, QuestionError, SourceRejected
@@ -35,6 +35,15 @@ class IndexOutcome:
 
     report: BuildReport
     problems: tuple[SourceReadError, ...]
+
+
+@dataclass(frozen=True)
+class ServerData:
+    """What citebot holds for one server: its own source files and its activity records."""
+
+    scope: str
+    source_files: int
+    activity: ScopeActivity
 
 
 def clean_question(question: str, limit: int) -> str:
@@ -236,11 +245,24 @@ class KnowledgeService:
         self.build_index()
         return source
 
-    def remove_scope(self, scope: str) -> None:
-        """Delete every source of a server (used when the bot leaves it)."""
+    def server_data(self, scope: str) -> ServerData:
+        """Count what a server added and did (what forget_server would delete)."""
+        folder = self.scope_folder(scope)
+        files = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")] if folder.is_dir() else []
+        return ServerData(scope, len(files), self.activity.scope_counts(scope))
+
+    def forget_server(self, scope: str) -> ServerData:
+        """Delete a server's own sources, provenance and activity records, then re-index without them."""
+        # Leaving a server keeps its data (an accidental kick must not destroy organizers' work); this is
+        # the operator's deliberate way to delete it.
+        before = self.server_data(scope)
         with self._write_lock:
-            shutil.rmtree(self.scope_folder(scope), ignore_errors=True)
+            folder = self.scope_folder(scope)
+            if folder.exists():
+                shutil.rmtree(folder)
+            self.activity.forget_scope(scope)
         self.build_index()
+        return before
 
     # ----- Discord organizers (issue 4) --------------------------------------------------------------
 

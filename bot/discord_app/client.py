@@ -80,8 +80,10 @@ class CitebotClient(discord.Client):
 
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         """Log removals; the server's sources are kept."""
-        # Its sources stay on disk: an accidental kick should not destroy an organizer's work.
-        log.info("removed from guild %s (%s); its sources are kept under its scope", guild.name, guild.id)
+        # Its sources stay on disk: an accidental kick should not destroy an organizer's work. An operator
+        # deletes them deliberately with `citebot forget-server ID`.
+        log.info("removed from guild %s (%s); its sources are kept (delete them with `citebot forget-server %s "
+                 "--yes`)", guild.name, guild.id, guild.id)
 
     async def _on_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         """Every command error: a short private message, details in the log."""

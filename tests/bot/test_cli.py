@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_runner import run
+from tests.conftest import make_service
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +100,35 @@ def test_piped_questions_are_answered_one_per_line(home):
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("> ") == 2
     assert "May 4, 2011" in result.stdout and "don't answer" in result.stdout
+
+
+def test_forget_server_shows_then_deletes_one_servers_sources_and_records(tmp_path, encoder, mini_corpus):
+    home = tmp_path / "home"
+    service = make_service(home, encoder, [mini_corpus])
+    service.build_index()
+    for scope, town in (("111", "Springfield"), ("222", "Shelbyville")):
+        body = f"The {town} clinic explains Secure Communities on Mondays.".encode()
+        service.add_source(scope, f"{town.lower()}.txt", body, added_by="ana")
+        question_id = service.answer_and_record(f"When does the {town} clinic meet?", scope, user_id="7")[1]
+        service.activity.vote(question_id, "8", helpful=False)
+        service.activity.set_setting(scope, "private", "true")
+        service.activity.audit(scope, "7", "ana", "add", f"{town.lower()}.txt")
+
+    shown = run(["forget-server", "111"], home, mini_corpus)
+    assert shown.returncode == 0, shown.stderr
+    assert "1 source file(s), 1 question(s), 1 vote(s), 1 setting(s), 1 audit entry" in shown.stdout
+    assert "Nothing was deleted" in shown.stdout and service.scope_folder("111").is_dir()
+
+    done = run(["forget-server", "111", "--yes"], home, mini_corpus)
+    assert done.returncode == 0, done.stderr
+    assert "Deleted for server 111: 1 source file(s), 1 question(s)" in done.stdout
+    after = make_service(home, encoder, [mini_corpus])
+    assert after.server_data("111").source_files == 0 and after.activity.scope_counts("111").questions == 0
+    assert not after.scope_sources("111") and after.settings.uploads_home.joinpath("222").is_dir()
+    assert [s.id for s in after.scope_sources("222")] == ["shelbyville"]  # the other server keeps everything
+    assert after.activity.scope_counts("222") == service.activity.scope_counts("222")
+    assert after.activity.settings("222") == {"private": "true"}
+    assert "Springfield" not in after.answer("When does the Springfield clinic meet?", scope="111").answer
+
+    refused = run(["forget-server", "../shared", "--yes"], home, mini_corpus)
+    assert refused.returncode != 0 and "not a valid server scope" in refused.stderr
