@@ -56,7 +56,6 @@ def run(args) -> dict:
         "ingest_ratio_build_to_raw": bundled["ratio_build_to_raw"],
         "ingest_ratio_build_to_raw_median": bundled["ratio_build_to_raw_median"],
         "ingest_ratio_build_to_raw_cpu": bundled["ratio_build_to_raw_cpu"],
-        "ingest_ratio_sorted_encoder_to_raw": bundled["ratio_sorted_encoder_to_raw"],
         "ingest_reindex_embedded": bundled["reindex_unchanged"]["embedded"],
         "ingest_reindex_seconds": bundled["reindex_unchanged"]["seconds"],
         "ingest_bar_met": ingest["bar"]["met"],
