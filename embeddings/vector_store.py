@@ -23,7 +23,9 @@ class VectorStoreConfig:
     # A scope that hides more than this many passages is searched exactly over what it allows: the
     # compressed scan cannot skip hidden passages, so it would need too many candidates to keep k visible.
     max_hidden_for_scan: int = 20_000
-    threads: int = 0  # 0 lets FAISS use every core
+    # 0 leaves FAISS's OpenMP pool alone. One thread searches a single query faster (no fork-join), but the
+    # pool is shared with torch: pinning it to 1 would slow the encoder too (see bench/RESULTS.md).
+    threads: int = 0
     seed: int = 1234
 
 
