@@ -2,9 +2,10 @@
 
 Builds the bundled corpus index in a temporary home and, for every question of the given question sets,
 retrieves the passages two ways from the same candidates:
-  rrf          SearchIndex.search as shipped (reciprocal rank fusion, k=60, 50 candidates per list)
-  rrf_c1000    the same with 1000 candidates per list (full rankings at this corpus size, as in the RRF paper)
-  convex       the shipped candidates (top dense + top BM25) ranked by 0.5*minmax(cosine) + 0.5*minmax(BM25)
+  rrf          SearchIndex.search as shipped (reciprocal rank fusion, k=60, 1000 candidates per list: full
+               rankings at this corpus size, as in the RRF paper)
+  rrf_c50      the same with each list cut at 50 candidates (the default before 2026-11-28)
+  convex       the top 50 dense + top 50 BM25 ranked by 0.5*minmax(cosine) + 0.5*minmax(BM25)
 then composes an answer from each with the unchanged Composer. Reported per variant: hit@5 (the top five
 passages contain every must_contain element: retrieval alone), answer accuracy, abstention on the
 unanswerable questions, false abstentions. The composer was calibrated on the dev questions with RRF, so
@@ -27,6 +28,9 @@ def minmax(x: np.ndarray) -> np.ndarray:
     return (x - low) / (high - low) if high > low else np.zeros_like(x)
 
 
+SHORT_LISTS = 50
+
+
 def convex_search(search, question: str, k: int, scope=None):
     """SearchIndex.search with the candidates fused by a min-max convex combination instead of RRF."""
     from embeddings.search import Hit, SearchResult
@@ -37,7 +41,7 @@ def convex_search(search, question: str, k: int, scope=None):
     vector = search.encoder.encode_queries([question])[0]
     tokens = tuple(tokenize(question))
     allowed = search.allowed(scope)
-    n = search.config.candidates
+    n = SHORT_LISTS
     _, dense_ids = search.vectors.search(vector, n, allowed)
     bm25_all = search.bm25.scores(tokens)
     if allowed is not None:
@@ -69,12 +73,12 @@ def run(args) -> dict:
         report = service.build_index().report
         log(f"index: {report.passages} passages from {report.sources} sources; {len(questions)} questions")
         search, composer = service.searchable()
-        deep = SearchIndex(search.stored, search.encoder, SearchConfig(candidates=1000))
+        short = SearchIndex(search.stored, search.encoder, SearchConfig(candidates=SHORT_LISTS))
         k = settings.retrieve_passages
-        rows = {"rrf": [], "rrf_c1000": [], "convex": []}
+        rows = {"rrf": [], "rrf_c50": [], "convex": []}
         for q in questions:
             text = clean_question(q.question, settings.max_question_chars)
-            for name, result in (("rrf", search.search(text, k=k)), ("rrf_c1000", deep.search(text, k=k)),
+            for name, result in (("rrf", search.search(text, k=k)), ("rrf_c50", short.search(text, k=k)),
                                  ("convex", convex_search(search, text, k))):
                 answer = composer.compose(result)
                 top5 = " ".join(h.record.passage.text for h in result.hits[:5])

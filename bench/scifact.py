@@ -224,10 +224,11 @@ def run(args) -> dict:
         "hybrid_4way": "RRF of passage and document rankings of both (4 lists), k=60",
         "convex": "0.5*minmax(dense) + 0.5*minmax(BM25), passages max-pooled",
         "convex_4way": "mean of minmax of the 4 scores (passage and document, dense and BM25)",
-        "searchindex_c50": "SearchIndex.search_vector as shipped (candidates=50, passage RRF), doc = best passage",
+        "searchindex": f"SearchIndex.search_vector as shipped (candidates={SearchConfig().candidates}, passage RRF), "
+                       "doc = best passage",
+        "searchindex_c50": "SearchIndex.search_vector with candidates=50, doc = best passage",
         "searchindex_c200": "SearchIndex.search_vector with candidates=200, doc = best passage",
-        "searchindex_c1000": "SearchIndex.search_vector with candidates=1000, doc = best passage",
-        "candidates_convex_c50": "SearchIndex's candidates (50+50), fused by 0.5*minmax(dense)+0.5*minmax(BM25)",
+        "candidates_convex_c50": "top 50 dense + top 50 BM25 passages, fused by 0.5*minmax(dense)+0.5*minmax(BM25)",
         "candidates_convex_c1000": "the same with candidates=1000",
     }
     for key in names:
@@ -269,8 +270,8 @@ def run(args) -> dict:
                          sentence_vectors=np.zeros((0, P.shape[1]), dtype=np.float32),
                          sentence_offsets=np.zeros(len(passages) + 1, dtype=np.int64), statistics=[], aliases={})
     search_timings = {}
-    for key, candidates in (("searchindex_c50", SearchConfig().candidates), ("searchindex_c200", 200),
-                            ("searchindex_c1000", 1000)):
+    for key, candidates in (("searchindex", SearchConfig().candidates), ("searchindex_c50", 50),
+                            ("searchindex_c200", 200)):
         index = SearchIndex(stored, encoder, SearchConfig(candidates=candidates))
         start = time.perf_counter()
         for qi, qid in enumerate(test_ids):
@@ -285,7 +286,7 @@ def run(args) -> dict:
     # A fusion the library could adopt as is: SearchIndex's own candidate lists (top dense + top BM25
     # passages), each candidate scored by both (cosine from its vector, BM25 from the scores SearchIndex
     # already computes for every passage), min-max normalised over the candidates, averaged.
-    for key, candidates in (("candidates_convex_c50", SearchConfig().candidates), ("candidates_convex_c1000", 1000)):
+    for key, candidates in (("candidates_convex_c50", 50), ("candidates_convex_c1000", 1000)):
         index = SearchIndex(stored, encoder, SearchConfig(candidates=candidates))
         start = time.perf_counter()
         for qi, qid in enumerate(test_ids):
@@ -326,7 +327,8 @@ def run(args) -> dict:
         "search_ms_per_query": {k: round(v, 2) for k, v in search_timings.items()},
         "published": {"bm25_ndcg@10": 0.665, "minilm_dense_ndcg@10": 0.645},
         "bar": {"hybrid_ndcg@10_min": bar, "hybrid_ndcg@10": results["hybrid"]["ndcg@10"],
-                "met": results["hybrid"]["ndcg@10"] >= bar},
+                "shipped_search_ndcg@10": results["searchindex"]["ndcg@10"],
+                "met": min(results["hybrid"]["ndcg@10"], results["searchindex"]["ndcg@10"]) >= bar},
         "rrf_weight_sweep_diagnostic_on_test": sweep_rows,
     }
 
@@ -338,8 +340,8 @@ def human(result: dict) -> str:
            f"{result['max_words']} words), model {result['model']}",
            table(["run", "NDCG@10", "R@100", "method"], rows),
            f"published: BM25 0.665 (BEIR), all-MiniLM-L6-v2 0.645 (MTEB)",
-           f"bar: hybrid NDCG@10 >= {result['bar']['hybrid_ndcg@10_min']}: "
-           f"{result['bar']['hybrid_ndcg@10']} -> {'met' if result['bar']['met'] else 'MISSED'}"]
+           f"bar: hybrid NDCG@10 >= {result['bar']['hybrid_ndcg@10_min']}: hybrid {result['bar']['hybrid_ndcg@10']}, "
+           f"as shipped {result['bar']['shipped_search_ndcg@10']} -> {'met' if result['bar']['met'] else 'MISSED'}"]
     if result["rrf_weight_sweep_diagnostic_on_test"]:
         out.append("")
         out.append(table(["dense weight", "rrf k", "NDCG@10", "R@100"],

@@ -19,6 +19,9 @@ class VectorStoreConfig:
 
     approximate_above: int = 50_000
     refine_factor: int = 40
+    # Re-ranking more than this many candidates costs more than it finds: the tail of a long candidate list
+    # (hybrid search asks for 1000) only nudges the fusion, the top 10 are what must be right.
+    max_refine: int = 4_000
     train_sample: int = 65_536
     # A scope that hides more than this many passages is searched exactly over what it allows: the
     # compressed scan cannot skip hidden passages, so it would need too many candidates to keep k visible.
@@ -79,7 +82,7 @@ class VectorStore:
         if hidden > self.config.max_hidden_for_scan:
             return self._search_subset(query, k, np.flatnonzero(allowed))
         # Fetch enough that hidden passages cannot crowd out the k best visible ones, then re-rank exactly.
-        fetch = min(self.size, k * self.config.refine_factor + hidden)
+        fetch = min(self.size, max(k, min(k * self.config.refine_factor, self.config.max_refine)) + hidden)
         _, candidates = self.index.search(query, fetch)
         candidates = candidates[0][candidates[0] >= 0]
         if allowed is not None:
