@@ -90,8 +90,12 @@ class VectorStore:
         return self._rerank(query, k, candidates)
 
     def _search_exact(self, query: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        params = None if allowed is None else faiss.SearchParameters(
-            sel=faiss.IDSelectorBatch(np.flatnonzero(allowed).astype(np.int64)))
+        params = None
+        if allowed is not None:
+            # A bitmap (one bit a row, FAISS's little-endian order) is cheaper to make than a set of ids;
+            # `bits` must stay alive until the search returns, FAISS only holds a pointer to it.
+            bits = np.packbits(allowed, bitorder="little")
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBitmap(self.size, faiss.swig_ptr(bits)))
         scores, ids = self.index.search(query, min(k, self.size), params=params)
         keep = ids[0] >= 0
         return scores[0][keep], ids[0][keep]
@@ -110,5 +114,8 @@ class VectorStore:
         if len(candidates) == 0:
             return np.empty(0, dtype=np.float32), np.empty(0, dtype=np.int64)
         scores = self.vectors[candidates] @ query[0]
+        if len(candidates) > 4 * k:  # keep the sort small: only the k best (and ties at the edge) need order
+            keep = np.flatnonzero(scores >= np.partition(scores, len(scores) - k)[len(scores) - k])
+            candidates, scores = candidates[keep], scores[keep]
         order = np.lexsort((candidates, -scores))[:k]
         return scores[order].astype(np.float32), candidates[order].astype(np.int64)

@@ -55,6 +55,10 @@ def test_exact_store_finds_itself_and_honours_the_scope_mask():
     allowed[100:200] = True
     _, ids = store.search(vectors[42], 10, allowed)
     assert len(ids) == 10 and all(100 <= i < 200 for i in ids)
+    every_third = np.arange(500) % 3 == 0  # rows inside one byte of the bitmap: its bit order must be right
+    scores, ids = store.search(vectors[43], 10, every_third)
+    truth = np.flatnonzero(every_third)[np.argsort(-(vectors[every_third] @ vectors[43]))[:10]]
+    assert list(ids) == list(truth) and np.allclose(scores, vectors[ids] @ vectors[43], atol=1e-5)
 
 
 def test_store_switches_to_compressed_scan_above_the_threshold_with_exact_scores():
