@@ -69,6 +69,7 @@ class KnowledgeService:
         self._composer: Composer | None = None
         self._load_lock = threading.Lock()
         self._write_lock = threading.Lock()
+        self._rejected_generation: Path | None = None  # a newer generation found damaged: not retried
 
     # ----- corpus and index --------------------------------------------------------------------------
 
@@ -108,7 +109,10 @@ class KnowledgeService:
         """The current searchable index, loading (or, if missing, building) it on first use."""
         search, composer = self._search, self._composer
         if search is not None and composer is not None:
-            return search, composer
+            if self._newer_generation_on_disk(search):
+                self._switch_to_newer(search)
+                search, composer = self._search, self._composer
+            return search, composer  # type: ignore[return-value]
         with self._load_lock:
             if self._search is None:
                 try:
@@ -121,6 +125,35 @@ class KnowledgeService:
                 except IndexDamagedError as exc:
                     raise IndexUnavailable(str(exc)) from None
             return self._search, self._composer  # type: ignore[return-value]
+
+    def _newer_generation_on_disk(self, loaded: SearchIndex) -> bool:
+        """True when another process (`citebot index`, a second bot) switched the index since we loaded it."""
+        if self._write_lock.locked():  # our own build is switching it and installs the result itself
+            return False
+        try:
+            current = self.store.current_generation()
+        except (IndexMissingError, IndexDamagedError):
+            return False  # nothing better on disk: keep answering from what is loaded
+        return current != loaded.stored.generation and current != self._rejected_generation
+
+    def _switch_to_newer(self, loaded: SearchIndex) -> None:
+        """Load the generation CURRENT names; a damaged one is logged once and the loaded index kept."""
+        with self._load_lock:
+            if self._search is not loaded:
+                return  # another question already switched
+            try:
+                generation = self.store.current_generation()
+            except (IndexMissingError, IndexDamagedError):
+                return
+            try:
+                stored = self.store.load(generation)
+            except (IndexMissingError, IndexDamagedError) as exc:
+                self._rejected_generation = generation
+                log.warning("a newer index on disk cannot be used, still answering from %s: %s",
+                            loaded.stored.generation.name, exc)
+                return
+            self._install(stored)
+            log.info("switched to index %s, built by another process", stored.generation.name)
 
     # ----- answering ---------------------------------------------------------------------------------
 

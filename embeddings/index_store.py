@@ -197,9 +197,9 @@ class IndexStore:
         return StoredIndex(manifest, generation, sources, records, vectors, sentence_vectors,
                            np.asarray(offsets, dtype=np.int64), statistics, aliases)
 
-    def load(self) -> "StoredIndex":
-        """Load the current generation, verifying it first."""
-        generation = self.current_generation()
+    def load(self, generation: Path | None = None) -> "StoredIndex":
+        """Load a generation (by default the current one), verifying it first."""
+        generation = generation or self.current_generation()
         manifest = self.read_manifest(generation)
         self.verify(generation, manifest)
         return self.read_generation(generation, manifest)

@@ -104,3 +104,36 @@ def test_upload_metadata_is_kept_beside_the_original_file(tmp_path, encoder, min
     assert (source.publisher, source.url, source.added_by) == ("example.org", "https://example.org/hotline", "ana")
     service.remove_source("111", "hotline")
     assert not list(stored.parent.iterdir())  # the file and its metadata are gone
+
+
+def test_a_running_service_switches_to_an_index_another_process_built(tmp_path, encoder, mini_corpus, caplog):
+    """`citebot index` (here a second service on the same home) updates the index a running bot answers from."""
+    import logging
+
+    serving = make_service(tmp_path / "home", encoder, [mini_corpus])
+    serving.build_index()
+    assert "48 hours" in serving.answer(QUESTION).answer
+    article = mini_corpus / "articles" / "detainers.md"
+    article.write_text(article.read_text().replace("48 hours", "72 hours"))
+    make_service(tmp_path / "home", encoder, [mini_corpus]).build_index()
+    with caplog.at_level(logging.INFO, logger="bot.service"):
+        assert "72 hours" in serving.answer(QUESTION).answer
+    assert any("built by another process" in r.getMessage() for r in caplog.records)
+
+
+def test_a_damaged_newer_index_is_skipped_and_the_loaded_one_kept(tmp_path, encoder, mini_corpus, caplog):
+    import logging
+
+    serving = make_service(tmp_path / "home", encoder, [mini_corpus])
+    serving.build_index()
+    article = mini_corpus / "articles" / "detainers.md"
+    article.write_text(article.read_text().replace("48 hours", "72 hours"))
+    other = make_service(tmp_path / "home", encoder, [mini_corpus])
+    other.build_index()
+    newer = other.store.current_generation()
+    (newer / "vectors.npy").write_bytes(b"garbled")
+    with caplog.at_level(logging.WARNING, logger="bot.service"):
+        for _ in range(3):
+            assert "48 hours" in serving.answer(QUESTION).answer  # still the loaded index, not an error
+    warnings = [r for r in caplog.records if "cannot be used" in r.getMessage()]
+    assert len(warnings) == 1  # logged once, not retried on every question
