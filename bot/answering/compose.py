@@ -26,7 +26,7 @@ class AnswerConfig:
     max_sentences: int = 4
     min_sentence_words: int = 5
     coverage_weight: float = 0.3  # how much the question's words in a sentence count beside its similarity
-    reason_bonus: float = 0.15
+    reason_bonus: float = 0.15  # for a sentence holding what a why- or a must/may-question asks for
     rank_weight: float = 0.1
     asking_penalty: float = 0.2  # for sentences that ask a question instead of answering it
     min_similarity: float = 0.30  # the best sentence must be at least this close to the question...
@@ -92,7 +92,7 @@ class Composer:
                 coverage = self._coverage(weights, tokens)
                 matched = holds(wants, text)
                 score = (similarity + config.coverage_weight * coverage
-                         + (config.reason_bonus if wants is Wants.REASON and matched else 0.0)
+                         + (config.reason_bonus if wants in (Wants.REASON, Wants.OBLIGATION) and matched else 0.0)
                          + config.rank_weight * (1 - rank / max(len(result.hits), 1))
                          - (config.asking_penalty if asks_rather_than_tells(text) else 0.0)
                          + (config.original_bonus if hit.source.kind in ORIGINAL_KINDS else 0.0))

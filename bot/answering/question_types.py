@@ -13,6 +13,7 @@ class Wants(enum.Enum):
     DATE = "date"
     DAY = "day"  # "on what date", "exact date": a year alone does not answer
     REASON = "reason"
+    OBLIGATION = "obligation"  # "Does my jail have to...?", "Is it mandatory?", "Can my state opt out?"
 
 
 _NUMBER_QUESTION = re.compile(
@@ -20,6 +21,17 @@ _NUMBER_QUESTION = re.compile(
     r"|what was the (total|number|share|amount))\b", re.I)
 _DATE_QUESTION = re.compile(r"^\s*(when|since when)\b|\b(what|which) (year|date|month|day)\b|\bwhen (did|was|were|is|does|do)\b", re.I)
 _REASON_QUESTION = re.compile(r"^\s*why\b|\b(what|which) (were|was|are|is) the reasons?\b|\breasons? (for|why)\b|\bwhy did\b", re.I)
+
+# Yes/no questions about duty or permission: the answer is a sentence about what is required or allowed.
+_OBLIGATION_QUESTION = re.compile(
+    r"\b(have|has|had) to\b|\b(must|required|obliged|obligated|mandatory|compulsory|voluntary|optional|allowed"
+    r"|permitted|legal|illegal|lawful|unlawful)\b|\b(can|could|may) (i|we|they|you|my|our|a|an|the|it|he|she)\b"
+    r"|\b(are|is) .{0,40}\b(forced|obliged|bound)\b", re.I)
+_YES_NO_START = re.compile(r"^\s*(do|does|did|is|are|was|were|can|could|may|must|should|will|would|has|have)\b", re.I)
+_HAS_OBLIGATION = re.compile(
+    r"\b(obligat\w*|must|required?|requir(?:es|ing|ement)|mandatory|compulsory|voluntary|optional|opt(?:ed|ing)?[- ]?out"
+    r"|cannot|can't|could not|may not|not allowed|allowed|permitted|forced|compel\w*|binding|requests?|orders?|law(?:ful)?"
+    r"|unlawful|illegal|legal(?:ly)?|declin\w*|refus\w*|choice|no way)\b", re.I)
 
 _MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 _YEAR = r"\b(?:19|20)\d{2}\b"
@@ -49,6 +61,8 @@ def classify(question: str) -> Wants:
         return Wants.DAY
     if _DATE_QUESTION.search(question):
         return Wants.DATE
+    if _YES_NO_START.search(question) and _OBLIGATION_QUESTION.search(question):
+        return Wants.OBLIGATION
     return Wants.ANYTHING
 
 
@@ -69,6 +83,8 @@ def holds(wants: Wants, sentence: str) -> bool:
         return bool(_HAS_DAY.search(sentence))
     if wants is Wants.REASON:
         return bool(_HAS_REASON.search(sentence))
+    if wants is Wants.OBLIGATION:
+        return bool(_HAS_OBLIGATION.search(sentence))
     return True
 
 

@@ -1,6 +1,8 @@
 """Answer composition: sentence choice, marker numbering, citation quotes, abstention, statistics."""
 from __future__ import annotations
 
+import re
+
 from bot.answering.compose import ABSTAIN_TEXT
 from bot.answering.question_types import Wants, classify, holds
 from bot.answering.validation import citation_problems
@@ -15,6 +17,19 @@ def test_question_types():
     assert not holds(Wants.NUMBER, "It ended on May 4, 2011.")  # a date is not a count
     assert holds(Wants.DATE, "It ended on May 4, 2011.")
     assert not holds(Wants.DATE, "It ended quickly.")
+
+
+def test_yes_no_questions_about_duty_or_permission_want_sentences_about_it():
+    for question in ("Does my county jail have to honor an ICE detainer?", "Is Secure Communities mandatory?",
+                     "Can my state just opt out?", "Is it legal for ICE to hold me past my release?"):
+        assert classify(question) is Wants.OBLIGATION, question
+    # Yes/no questions about what happened, and open questions, are not about duty or permission.
+    for question in ("Did Illinois opt out of Secure Communities?", "Which states have to share fingerprints?",
+                     "Does Secure Communities check fingerprints?"):
+        assert classify(question) is not Wants.OBLIGATION, question
+    assert holds(Wants.OBLIGATION, "Local agencies have no legal obligation to honor ICE detainers.")
+    assert holds(Wants.OBLIGATION, "ICE detainers are requests, not orders.")
+    assert not holds(Wants.OBLIGATION, "Cook County passed an ordinance on September 7, 2011.")
 
 
 def test_answer_quotes_sentences_with_markers_and_citations(mini_service):
@@ -81,3 +96,10 @@ def test_citation_validator_catches_broken_answers(mini_service):
     assert any("not a quote" in p for p in citation_problems(altered))
     trailing = replace(answer, answer=answer.answer + " And something unsourced.")
     assert any("after the last marker" in p for p in citation_problems(trailing))
+
+
+def test_a_must_question_is_answered_with_sentences_about_the_duty(bundled_service):
+    """Without the duty bonus the starter corpus answers this with what counties did, not what jails must do."""
+    answer = bundled_service.answer("Does my county jail have to honor an ICE detainer?")
+    assert not answer.abstained
+    assert re.search(r"\brequests?\b|no legal obligation", answer.answer), answer.answer
