@@ -41,12 +41,6 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
     url_timeout_seconds: float = Field(default=15.0, gt=0)
     allow_private_urls: bool = Field(default=False, description="Test only: let add-url reach local addresses.")
-    log_level: str = "INFO"
-
-    @property
-    def index_home(self) -> Path:
-        """Folder of the index generations."""
-        return self.home / "index"
 
     @property
     def uploads_home(self) -> Path:

@@ -14,10 +14,3 @@ class SourceReadError(KnowledgeError):
         self.path = path
         self.reason = reason
 
-
-class CorpusCheckError(KnowledgeError):
-    """The corpus check found problems; each one is listed."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("corpus check failed:\n" + "\n".join(f"  - {p}" for p in problems))
-        self.problems = problems
