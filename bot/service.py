@@ -70,6 +70,8 @@ class KnowledgeService:
         self._load_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._rejected_generation: Path | None = None  # a newer generation found damaged: not retried
+        self._switch_lock = threading.Lock()
+        self._switching: threading.Thread | None = None
 
     # ----- corpus and index --------------------------------------------------------------------------
 
@@ -110,9 +112,8 @@ class KnowledgeService:
         search, composer = self._search, self._composer
         if search is not None and composer is not None:
             if self._newer_generation_on_disk(search):
-                self._switch_to_newer(search)
-                search, composer = self._search, self._composer
-            return search, composer  # type: ignore[return-value]
+                self._start_switch(search)  # meanwhile questions are answered from the loaded index
+            return search, composer
         with self._load_lock:
             if self._search is None:
                 try:
@@ -135,6 +136,21 @@ class KnowledgeService:
         except (IndexMissingError, IndexDamagedError):
             return False  # nothing better on disk: keep answering from what is loaded
         return current != loaded.stored.generation and current != self._rejected_generation
+
+    def _start_switch(self, loaded: SearchIndex) -> None:
+        """Load the newer generation in a background thread, once, however many questions notice it."""
+        with self._switch_lock:
+            if self._switching is not None and self._switching.is_alive():
+                return
+            self._switching = threading.Thread(target=self._switch_to_newer, args=(loaded,),
+                                               name="citebot-index-switch", daemon=True)
+            self._switching.start()
+
+    def wait_for_switch(self, timeout: float | None = None) -> None:
+        """Block until a background switch to a newer index, if one is running, has finished."""
+        switching = self._switching
+        if switching is not None:
+            switching.join(timeout)
 
     def _switch_to_newer(self, loaded: SearchIndex) -> None:
         """Load the generation CURRENT names; a damaged one is logged once and the loaded index kept."""

@@ -117,6 +117,10 @@ def test_a_running_service_switches_to_an_index_another_process_built(tmp_path, 
     article.write_text(article.read_text().replace("48 hours", "72 hours"))
     make_service(tmp_path / "home", encoder, [mini_corpus]).build_index()
     with caplog.at_level(logging.INFO, logger="bot.service"):
+        # The question that notices the new index is answered at once, from the index already loaded;
+        # the new one is loaded in the background and answers the questions after it.
+        assert "48 hours" in serving.answer(QUESTION).answer
+        serving.wait_for_switch(timeout=60)
         assert "72 hours" in serving.answer(QUESTION).answer
     assert any("built by another process" in r.getMessage() for r in caplog.records)
 
@@ -135,5 +139,6 @@ def test_a_damaged_newer_index_is_skipped_and_the_loaded_one_kept(tmp_path, enco
     with caplog.at_level(logging.WARNING, logger="bot.service"):
         for _ in range(3):
             assert "48 hours" in serving.answer(QUESTION).answer  # still the loaded index, not an error
+            serving.wait_for_switch(timeout=60)
     warnings = [r for r in caplog.records if "cannot be used" in r.getMessage()]
     assert len(warnings) == 1  # logged once, not retried on every question
