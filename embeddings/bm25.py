@@ -46,6 +46,15 @@ class BM25Index:
         weights = self.idf[tf.col] * tf.data * (config.k1 + 1) / (tf.data + norm[tf.row])
         self.weights = sparse.csc_matrix((weights.astype(np.float32), (tf.row, tf.col)), shape=shape)
 
+    @classmethod
+    def from_parts(cls, vocabulary: dict[str, int], weights: sparse.csc_matrix, idf: np.ndarray,
+                   document_frequency: np.ndarray, config: BM25Config) -> "BM25Index":
+        """An index from the parts of one built earlier (see embeddings.bm25_store)."""
+        index = cls.__new__(cls)
+        index.config, index.vocabulary, index.weights = config, vocabulary, weights
+        index.idf, index.document_frequency, index.size = idf, document_frequency, int(weights.shape[0])
+        return index
+
     def idf_of(self, token: str) -> float:
         """The token's idf, or the idf of an unseen word (the rarest possible) if unknown."""
         column = self.vocabulary.get(token)

@@ -9,6 +9,7 @@ import os
 import shutil
 import sqlite3
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -16,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.atomic import crash_point, fsync_directory, fsync_file, write_text_atomic
+from embeddings.bm25 import BM25Index
+from embeddings.bm25_store import BM25_FILE, build_bm25, load_bm25, save_bm25
 from embeddings.encoder import Encoder, EncoderInput
 from knowledge.corpus_loader import Corpus
 from knowledge.passages import split_into_passages
@@ -190,12 +193,16 @@ class IndexStore:
                 statistics = [(scope, StatisticRow(**json.loads(data)))
                               for _, scope, data in db.execute("SELECT id, scope, data FROM statistics ORDER BY rowid")]
                 aliases = dict(db.execute("SELECT alias, meaning FROM aliases"))
-        except (OSError, ValueError, sqlite3.Error, KeyError, json.JSONDecodeError, TypeError) as exc:
+            bm25 = load_bm25(generation / BM25_FILE)  # None in generations written before it was stored
+        except (OSError, ValueError, sqlite3.Error, KeyError, json.JSONDecodeError, TypeError,
+                zipfile.BadZipFile) as exc:
             raise IndexDamagedError(f"{generation} cannot be read ({type(exc).__name__}: {exc})") from None
         if vectors.shape[0] != len(records) or sentence_vectors.shape[0] != offsets[-1]:
             raise IndexDamagedError(f"{generation} has vectors that do not match its passages")
+        if bm25 is not None and bm25.size != len(records):
+            raise IndexDamagedError(f"{generation} has a BM25 index that does not match its passages")
         return StoredIndex(manifest, generation, sources, records, vectors, sentence_vectors,
-                           np.asarray(offsets, dtype=np.int64), statistics, aliases)
+                           np.asarray(offsets, dtype=np.int64), statistics, aliases, bm25)
 
     def load(self, generation: Path | None = None) -> "StoredIndex":
         """Load a generation (by default the current one), verifying it first."""
@@ -316,6 +323,9 @@ class IndexStore:
         np.save(staging / "vectors.npy", vectors)
         crash_point("after-vectors")
         np.save(staging / "sentence_vectors.npy", sentence_vectors)
+        # BM25 built here, once, rather than at every load: at a million passages that saves minutes.
+        save_bm25(build_bm25((source.title, passage.text) for source, passage, _item, _digest in items),
+                  staging / BM25_FILE)
         files = {}
         for path in sorted(staging.iterdir()):
             fsync_file(path)
@@ -356,6 +366,7 @@ class StoredIndex:
     sentence_offsets: np.ndarray  # passage row -> index of its first sentence vector; len = passages + 1
     statistics: list[tuple[str, StatisticRow]]
     aliases: dict[str, str]
+    bm25: BM25Index | None = None  # stored with the generation; None means build it from the passages
 
     def vectors_by_hash(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Embeddings of this generation keyed by content hash, for reuse by the next build."""

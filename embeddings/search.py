@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from embeddings.bm25 import BM25Config, BM25Index
+from embeddings.bm25_store import build_bm25
 from embeddings.encoder import Encoder
 from embeddings.index_store import PassageRecord, StoredIndex
 from embeddings.text_tokens import tokenize
@@ -68,9 +68,9 @@ class SearchIndex:
         self.encoder = encoder
         self.config = config
         self.vectors = VectorStore(stored.vectors, vector_config)
-        # BM25 sees the title too, as the encoder does: "Cook County" may only be in the title.
-        self.bm25 = BM25Index([tokenize(f"{stored.sources[r.source_key].title}\n{r.passage.text}")
-                               for r in stored.passages], BM25Config())
+        # Stored with the generation; generations written before it was stored get it built here.
+        self.bm25 = stored.bm25 if stored.bm25 is not None else build_bm25(
+            (stored.sources[r.source_key].title, r.passage.text) for r in stored.passages)
         self.scopes = np.array([r.passage.scope for r in stored.passages], dtype=object)
         self._masks: dict[str, np.ndarray | None] = {}
 

@@ -120,4 +120,49 @@ def test_old_generations_are_collected(tmp_path, encoder, mini_corpus):
         store.build(corpus_of(mini_corpus), counting)
     assert len(list((tmp_path / "index").glob("gen-*"))) == 2
     manifest = json.loads((store.current_generation() / "manifest.json").read_text())
-    assert set(manifest["files"]) == {"metadata.sqlite", "vectors.npy", "sentence_vectors.npy"}
+    assert set(manifest["files"]) == {"metadata.sqlite", "vectors.npy", "sentence_vectors.npy", "bm25.npz"}
+
+
+def test_bm25_is_stored_with_the_generation_and_scores_as_one_built_at_load(tmp_path, encoder, mini_corpus):
+    from embeddings.bm25_store import BM25_FILE, build_bm25
+    from embeddings.text_tokens import tokenize
+
+    store = IndexStore(tmp_path)
+    store.build(corpus_of(mini_corpus), encoder)
+    stored = store.load()
+    assert stored.bm25 is not None and (stored.generation / BM25_FILE).is_file()
+    fresh = build_bm25((stored.sources[r.source_key].title, r.passage.text) for r in stored.passages)
+    for question in ("Which governor ended the Illinois agreement?", "ICE detainer 48 hours", "nothing matches zzz"):
+        tokens = tokenize(question)
+        assert np.allclose(stored.bm25.scores(tokens), fresh.scores(tokens))
+    assert stored.bm25.vocabulary == fresh.vocabulary
+
+
+def test_a_stored_bm25_from_other_tokenizing_is_ignored_and_rebuilt(tmp_path, encoder, mini_corpus, monkeypatch):
+    from embeddings import bm25_store
+    from embeddings.search import SearchIndex
+
+    store = IndexStore(tmp_path)
+    store.build(corpus_of(mini_corpus), encoder)
+    monkeypatch.setattr(bm25_store, "tokenizer_fingerprint", lambda config: "a tokenizer changed since")
+    stored = store.load()
+    assert stored.bm25 is None  # made by the old tokenizer: not trusted
+    search = SearchIndex(stored, encoder)
+    assert search.search("Which governor ended the Illinois agreement?").hits[0].source.id == "mini-illinois-withdraws"
+
+
+def test_a_generation_without_stored_bm25_still_loads(tmp_path, encoder, mini_corpus):
+    """Generations written before BM25 was stored have no bm25.npz: the search builds it at load."""
+    from embeddings.bm25_store import BM25_FILE
+    from embeddings.search import SearchIndex
+
+    store = IndexStore(tmp_path)
+    store.build(corpus_of(mini_corpus), encoder)
+    generation = store.current_generation()
+    manifest = json.loads((generation / "manifest.json").read_text())
+    del manifest["files"][BM25_FILE]
+    (generation / "manifest.json").write_text(json.dumps(manifest))
+    (generation / BM25_FILE).unlink()
+    stored = store.load()
+    assert stored.bm25 is None
+    assert SearchIndex(stored, encoder).search("ICE detainer 48 hours").hits[0].source.id == "mini-detainers"

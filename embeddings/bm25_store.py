@@ -1,0 +1,60 @@
+"""BM25 over an index generation's passages: built once with the generation, stored beside it, loaded fast."""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+from embeddings import text_tokens
+from embeddings.bm25 import BM25Config, BM25Index
+from embeddings.text_tokens import tokenize
+
+BM25_FILE = "bm25.npz"
+
+
+def passage_tokens(title: str, text: str) -> list[str]:
+    """What BM25 indexes for a passage: its source's title too, as the encoder sees it ("Cook County")."""
+    return tokenize(f"{title}\n{text}")
+
+
+def tokenizer_fingerprint(config: BM25Config) -> str:
+    """Changes whenever tokenizing or scoring would: a stored index made otherwise is not used."""
+    digest = hashlib.sha256(Path(text_tokens.__file__).read_bytes())
+    digest.update(json.dumps(asdict(config), sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def build_bm25(titles_and_texts: Iterable[tuple[str, str]], config: BM25Config = BM25Config()) -> BM25Index:
+    """BM25 over passages given as (title, text)."""
+    return BM25Index([passage_tokens(title, text) for title, text in titles_and_texts], config)
+
+
+def save_bm25(index: BM25Index, path: Path) -> None:
+    """Write the index's arrays and vocabulary to one .npz file (the caller makes the write atomic)."""
+    terms = sorted(index.vocabulary, key=index.vocabulary.__getitem__)
+    weights = index.weights.tocsc()
+    with open(path, "wb") as handle:
+        np.savez(handle, data=weights.data, indices=weights.indices, indptr=weights.indptr,
+                 shape=np.asarray(weights.shape, dtype=np.int64), idf=index.idf,
+                 document_frequency=index.document_frequency,
+                 terms=np.asarray(json.dumps(terms)), fingerprint=np.asarray(tokenizer_fingerprint(index.config)),
+                 config=np.asarray(json.dumps(asdict(index.config))))
+
+
+def load_bm25(path: Path, config: BM25Config = BM25Config()) -> BM25Index | None:
+    """The stored index, or None when there is none or it was made by other tokenizing or scoring."""
+    if not path.is_file():
+        return None
+    with np.load(path, allow_pickle=False) as parts:
+        if str(parts["fingerprint"]) != tokenizer_fingerprint(config):
+            return None
+        terms = json.loads(str(parts["terms"]))
+        weights = sparse.csc_matrix((parts["data"], parts["indices"], parts["indptr"]),
+                                    shape=tuple(int(x) for x in parts["shape"]))
+        return BM25Index.from_parts({term: column for column, term in enumerate(terms)}, weights,
+                                    parts["idf"], parts["document_frequency"], config)
