@@ -13,12 +13,12 @@ from bot.errors import CitebotError
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INDEX, EXIT_SKIPPED = 0, 1, 2, 3, 4
 
 
-def _service(args: argparse.Namespace):
+def _service(args: argparse.Namespace, scorer=None):
     from bot.service import KnowledgeService
     from bot.settings import load_settings
 
     settings = load_settings(home=args.home)
-    return KnowledgeService(settings)
+    return KnowledgeService(settings, scorer=scorer)
 
 
 def _progress():
@@ -99,9 +99,37 @@ def cmd_eval(args: argparse.Namespace) -> int:
             mark = "ok  " if row["abstained"] else "ANSW"
         print(f"{mark} {row['id']:>5}  {row['question'][:70]}")
     print()
-    for key in ("answer_accuracy", "hit_at_5", "abstention_accuracy", "false_abstentions", "citation_validity"):
+    for key in ("answer_accuracy", "hit_at_5", "abstention_accuracy", "false_abstentions", "sentence_precision",
+                "citation_validity"):
         print(f"{key:>20}: {report[key]}")
     print(f"{'questions':>20}: {report['questions']} ({report['answerable']} answerable)")
+    return EXIT_OK
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from bot.answering.examples import ExampleMemory
+    from bot.answering.scorer import BUNDLED_SCORER, AnswerScorer
+    from bot.answering.training import calibrate, collect
+    from bot.evaluation import read_question_set
+    from embeddings.atomic import write_text_atomic
+
+    train, validation = read_question_set(Path(args.train)), read_question_set(Path(args.validation))
+    service = _service(args, scorer=AnswerScorer.untrained())  # the scorer being fitted is not used yet
+    search, _ = service.searchable(progress=_progress())
+    memory = ExampleMemory.build(train, search)  # the train split is the example memory; validation is unseen
+    try:
+        scorer, outcome = calibrate(collect(service, train, memory, leave_one_out=True),
+                                    collect(service, validation, memory),
+                                    service.answer_config.max_sentences,
+                                    {"train": Path(args.train).name, "validation": Path(args.validation).name})
+    except ValueError as exc:
+        print(f"error: cannot calibrate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    out = Path(args.out) if args.out else BUNDLED_SCORER
+    write_text_atomic(out, scorer.to_json())
+    print(f"wrote {out}: answer threshold {scorer.answer_threshold:.2f}, extra {scorer.extra_threshold:.2f}; "
+          f"on validation answer_accuracy {outcome.answer_accuracy}, abstention_accuracy "
+          f"{outcome.abstention_accuracy}, sentence_precision {outcome.sentence_precision}")
     return EXIT_OK
 
 
@@ -205,6 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
+    p = sub.add_parser("calibrate", help="fit the answer scorer on labelled questions (train and validation splits)")
+    p.add_argument("--train", required=True, help="question set to fit the weights on (.jsonl with answer_sentences)")
+    p.add_argument("--validation", required=True, help="question set to choose the penalty and thresholds on")
+    p.add_argument("--out", help="where to write the scorer (default: the bundled corpus's answer_scorer.json)")
+    p.set_defaults(func=cmd_calibrate)
+
     p = sub.add_parser("check", help="check a corpus folder (front matter, ids, dates, URLs, CSV)")
     p.add_argument("folder", nargs="?")
     p.set_defaults(func=cmd_check)

@@ -23,6 +23,7 @@ class Question:
     question: str
     must_contain: tuple  # each element: a string, or a tuple of acceptable alternatives
     answerable: bool
+    answer_sentences: tuple[str, ...] = ()  # corpus sentences that answer it ("stat:<row id>" for a statistics row)
 
 
 def _collapse(text: str) -> str:
@@ -39,6 +40,22 @@ def contains_all(text: str, must_contain: tuple) -> bool:
     return True
 
 
+def is_named_sentence(sentence: str, source_id: str, position: int, named: tuple[str, ...]) -> bool:
+    """True when a quoted sentence is one a question set names as an answer (whitespace and case aside)."""
+    text = _collapse(sentence)
+    for item in named:
+        if item.startswith("stat:"):
+            if item[5:] == source_id and position == 0:  # a statistics row's figure, not its note
+                return True
+            continue
+        wanted = _collapse(item)
+        shorter, longer = sorted((text, wanted), key=len)
+        # The corpus splitter and a writer may cut a sentence differently; most of it must be shared.
+        if shorter and shorter in longer and len(shorter) >= 0.6 * len(longer):
+            return True
+    return False
+
+
 def read_question_set(path: Path) -> list[Question]:
     """Parse a .jsonl question set, with a clear error for the first bad line."""
     try:
@@ -53,7 +70,7 @@ def read_question_set(path: Path) -> list[Question]:
             data = json.loads(line)
             question = Question(str(data["id"]), str(data["question"]),
                                 tuple(tuple(e) if isinstance(e, list) else e for e in data.get("must_contain", [])),
-                                bool(data["answerable"]))
+                                bool(data["answerable"]), tuple(str(s) for s in data.get("answer_sentences", [])))
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise QuestionSetError(f"{path}:{number}: not a question object with id, question, must_contain, "
                                    f"answerable ({type(exc).__name__}: {exc})") from None
@@ -70,8 +87,11 @@ def evaluate(service, questions: list[Question]) -> dict:
         answer = service.answer(q.question)
         top5 = [p.text for p in answer.passages[:5]]
         problems = citation_problems(answer)
+        named = [is_named_sentence(text, source, position, q.answer_sentences)
+                 for text, source, position in answer.quoted] if q.answer_sentences else []
         per_question.append({
             "id": q.id, "question": q.question, "answerable": q.answerable,
+            "sentences_named": sum(named), "sentences_quoted": len(named),
             "answer": answer.answer, "abstained": answer.abstained, "abstention_reason": answer.reason,
             "correct": q.answerable and not answer.abstained and contains_all(answer.answer, q.must_contain),
             "hit_at_5": q.answerable and contains_all(" ".join(top5), q.must_contain),
@@ -81,6 +101,7 @@ def evaluate(service, questions: list[Question]) -> dict:
     answerable = [r for r in per_question if r["answerable"]]
     unanswerable = [r for r in per_question if not r["answerable"]]
     answered = [r for r in per_question if not r["abstained"]]
+    quoted = sum(r["sentences_quoted"] for r in answerable if not r["abstained"])
 
     def share(rows: list[dict], key: str) -> float:
         return round(sum(1 for r in rows if r[key]) / len(rows), 4) if rows else 1.0
@@ -93,6 +114,8 @@ def evaluate(service, questions: list[Question]) -> dict:
         "hit_at_5": share(answerable, "hit_at_5"),
         "abstention_accuracy": share(unanswerable, "abstained"),
         "false_abstentions": sum(1 for r in answerable if r["abstained"]),
+        # Of the sentences quoted for answerable questions that name their answer sentences, the share named.
+        "sentence_precision": round(sum(r["sentences_named"] for r in answerable) / quoted, 4) if quoted else None,
         "citation_validity": share(answered, "citations_valid"),
         "per_question": per_question,
     }

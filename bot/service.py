@@ -12,13 +12,17 @@ from pathlib import Path
 
 from bot.activity import ActivityLog, ScopeActivity
 from bot.answering.compose import AnswerConfig, Composer
+from bot.answering.examples import BUNDLED_EXAMPLES, ExampleMemory
+from bot.evaluation import Question, read_question_set
+from bot.answering.scorer import BUNDLED_SCORER, AnswerScorer, load_scorer
 from bot.answering.models import Answer
+from bot.answering.question_types import FIGURE_WANTS, classify
 from bot.errors import IndexUnavailable, QuestionError, SourceRejected
 from bot.settings import Settings
 from embeddings.atomic import write_bytes_atomic, write_text_atomic
 from embeddings.encoder import Encoder
 from embeddings.index_store import BuildReport, IndexDamagedError, IndexMissingError, IndexStore
-from embeddings.search import SearchIndex
+from embeddings.search import SearchIndex, SearchResult
 from embeddings.vector_store import VectorStoreConfig
 from knowledge.corpus_loader import BUNDLED_CORPUS, Corpus, CorpusFolder, load_corpus
 from knowledge.errors import SourceReadError
@@ -59,8 +63,10 @@ def clean_question(question: str, limit: int) -> str:
 class KnowledgeService:
     """Owns the encoder, the index on disk and the searchable index in memory."""
 
-    def __init__(self, settings: Settings, answer_config: AnswerConfig | None = None) -> None:
+    def __init__(self, settings: Settings, answer_config: AnswerConfig | None = None,
+                 scorer: AnswerScorer | None = None) -> None:
         self.settings = settings
+        self.scorer = scorer or load_scorer(settings.answer_scorer or BUNDLED_SCORER)
         self.encoder = Encoder(settings.model)
         self.store = IndexStore(settings.home)
         self.activity = ActivityLog(settings.activity_db)
@@ -104,8 +110,16 @@ class KnowledgeService:
     def _install(self, stored) -> None:
         vector_config = VectorStoreConfig(approximate_above=self.settings.approximate_search_above)
         search = SearchIndex(stored, self.encoder, vector_config=vector_config)
+        examples = ExampleMemory.build(self.example_questions(), search)
         # One assignment swaps both: a question in flight keeps the objects it already holds.
-        self._search, self._composer = search, Composer(search, self.answer_config)
+        self._search, self._composer = search, Composer(search, self.scorer, self.answer_config, examples)
+
+    def example_questions(self) -> list[Question]:
+        """The labelled example questions answers draw on (by default the bundled corpus's train split)."""
+        paths = self.settings.example_questions
+        if paths is None:
+            paths = [BUNDLED_EXAMPLES] if self.settings.include_bundled_corpus and BUNDLED_EXAMPLES.is_file() else []
+        return [q for path in paths for q in read_question_set(Path(path))]
 
     def searchable(self, build_if_missing: bool = True, progress: Progress | None = None) -> tuple[SearchIndex, Composer]:
         """The current searchable index, loading (or, if missing, building) it on first use."""
@@ -178,11 +192,15 @@ class KnowledgeService:
         text = clean_question(question, self.settings.max_question_chars)
         search, composer = self.searchable()
         # The composer sees the question with aliases expanded; the answer keeps the user's wording.
-        answer = replace(composer.compose(search.search(text, scope=scope, k=self.settings.retrieve_passages)),
-                         question=text)
+        answer = replace(composer.compose(self.retrieve(search, text, scope)), question=text)
         if answer.abstained:
             log.info("abstained on %r: %s", text[:120], answer.reason)
         return answer
+
+    def retrieve(self, search: SearchIndex, question: str, scope: str | None = None) -> SearchResult:
+        """Passages and sentences for a question; statistics rows only when it asks for a figure or date."""
+        figures = classify(question) in FIGURE_WANTS
+        return search.search(question, scope=scope, k=self.settings.retrieve_passages, statistics=figures)
 
     def answer_and_record(self, question: str, scope: str | None = None, *, user_id: str = "",
                           surface: str = "cli") -> tuple[Answer, int]:

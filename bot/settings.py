@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     # Answering
     max_answer_sentences: int = Field(default=4, ge=1, le=8)
     retrieve_passages: int = Field(default=8, ge=1, le=50)
+    example_questions: list[Path] | None = Field(default=None, description="Labelled question sets whose "
+                                                 "answers guide answers to questions like them; unset means the "
+                                                 "bundled corpus's train split.")
+    answer_scorer: Path | None = Field(default=None, description="A scorer file from `citebot calibrate`; "
+                                       "unset means the one fitted for the bundled corpus.")
     # Above this many passages, vector search scans compressed codes and re-ranks exactly (bench/scale.py);
     # the default matches VectorStoreConfig's, written out so settings do not import FAISS.
     approximate_search_above: int = Field(default=50_000, ge=0)

@@ -15,6 +15,7 @@ from embeddings.bm25 import BM25Config, BM25Index
 from embeddings.text_tokens import tokenize
 
 BM25_FILE = "bm25.npz"
+SENTENCE_BM25_FILE = "sentence_bm25.npz"
 
 
 def passage_tokens(title: str, text: str) -> list[str]:
@@ -32,6 +33,11 @@ def tokenizer_fingerprint(config: BM25Config) -> str:
 def build_bm25(titles_and_texts: Iterable[tuple[str, str]], config: BM25Config = BM25Config()) -> BM25Index:
     """BM25 over passages given as (title, text)."""
     return BM25Index([passage_tokens(title, text) for title, text in titles_and_texts], config)
+
+
+def build_sentence_bm25(sentences: Iterable[str], config: BM25Config = BM25Config()) -> BM25Index:
+    """BM25 over single sentences, so a sentence that answers is found even inside a long passage."""
+    return BM25Index([tokenize(sentence) for sentence in sentences], config)
 
 
 def save_bm25(index: BM25Index, path: Path) -> None:

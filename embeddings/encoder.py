@@ -1,4 +1,4 @@
-"""Text encoder: passage vectors plus per-sentence vectors from one forward pass of the model.
+"""Text encoder: a vector for each passage and for each of its sentences, encoded on its own.
 
 Models whose sentence-transformers pipeline is Transformer -> Pooling (mean or CLS) -> optional Normalize,
 like the bundled all-MiniLM-L6-v2, run on `transformers` directly: the same vectors, without importing
@@ -37,15 +37,6 @@ class Encoded:
 
     vector: np.ndarray
     sentence_vectors: np.ndarray
-
-
-@dataclass(frozen=True)
-class TokenOutput:
-    """What one forward pass gives for one text: token vectors, their character offsets, the pooled vector."""
-
-    tokens: np.ndarray
-    offsets: list[tuple[int, int]]
-    pooled: np.ndarray
 
 
 def resolve_model(name: str) -> str:
@@ -102,21 +93,18 @@ class _TransformersBackend:
         self.max_length = pipeline["max_length"]
         self.dimension = int(self.model.config.hidden_size)
 
-    def run(self, texts: Sequence[str]) -> list[TokenOutput]:
+    def run(self, texts: Sequence[str]) -> np.ndarray:
+        """Pooled (not yet normalised) vectors of a batch of texts."""
         batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length,
-                               return_tensors="pt", return_offsets_mapping=True)
-        offsets = batch.pop("offset_mapping").tolist()
+                               return_tensors="pt")
         with self.torch.inference_mode():
             hidden = self.model(**batch).last_hidden_state
-        mask = batch["attention_mask"]
         if self.mean_pooling:
-            weights = mask.unsqueeze(-1).to(hidden.dtype)
+            weights = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
         else:
             pooled = hidden[:, 0]
-        hidden_np, pooled_np, lengths = hidden.float().numpy(), pooled.float().numpy(), mask.sum(1).tolist()
-        return [TokenOutput(hidden_np[i, :n], [tuple(o) for o in offsets[i][:n]], pooled_np[i])
-                for i, n in enumerate(lengths)]
+        return pooled.float().numpy()
 
 
 class _SentenceTransformersBackend:
@@ -126,22 +114,13 @@ class _SentenceTransformersBackend:
         from sentence_transformers import SentenceTransformer
 
         self.model = SentenceTransformer(path, device="cpu")
-        self.tokenizer = self.model.tokenizer
-        self.max_length = int(self.model.max_seq_length)
         getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         self.dimension = int(getter())
 
-    def run(self, texts: Sequence[str]) -> list[TokenOutput]:
-        outputs = self.model.encode(list(texts), batch_size=len(texts), output_value=None, show_progress_bar=False)
-        results = []
-        for text, output in zip(texts, outputs):
-            n = int(output["attention_mask"].sum())
-            offsets = self.tokenizer(text, return_offsets_mapping=True, truncation=True,
-                                     max_length=self.max_length)["offset_mapping"][:n]
-            tokens = output["token_embeddings"].float().numpy()[: len(offsets)]
-            results.append(TokenOutput(tokens, [tuple(o) for o in offsets],
-                                       output["sentence_embedding"].float().numpy()))
-        return results
+    def run(self, texts: Sequence[str]) -> np.ndarray:
+        """Pooled vectors of a batch of texts, as the model's own pipeline makes them."""
+        return np.asarray(self.model.encode(list(texts), batch_size=len(texts), show_progress_bar=False,
+                                            convert_to_numpy=True), dtype=np.float32)
 
 
 class Encoder:
@@ -183,38 +162,36 @@ class Encoder:
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length vectors for questions."""
-        pooled = []
-        for start in range(0, len(texts), self.batch_size):
-            pooled += [o.pooled for o in self.backend.run(texts[start:start + self.batch_size])]
-        return normalise(np.asarray(pooled, dtype=np.float32).reshape(len(texts), -1))
+        return self._encode_texts(texts)
 
     def encode_passages(self, items: Sequence[EncoderInput],
                         progress: Callable[[int], None] | None = None) -> list[Encoded]:
-        """Passage vectors and, from the same token embeddings, a vector for each sentence (in input order)."""
+        """Passage vectors and a vector for each sentence encoded on its own (in input order)."""
+        # Sentences are encoded as whole texts: the model was trained on whole texts, and a span pooled
+        # inside a passage carries the passage's topic, so every sentence of it looks alike to a question.
+        passages = self._encode_texts([item.text for item in items], progress)
+        sentence_texts = [item.text[a:b] for item in items for a, b in item.sentence_spans]
+        sentences = self._encode_texts(sentence_texts) if sentence_texts else np.zeros((0, passages.shape[1]),
+                                                                                      dtype=np.float32)
+        results, start = [], 0
+        for item, vector in zip(items, passages):
+            end = start + len(item.sentence_spans)
+            results.append(Encoded(vector, sentences[start:end]))
+            start = end
+        return results
+
+    def _encode_texts(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Unit-length pooled vectors of texts, in input order."""
         # Longest first, as sentence-transformers' encode does: batches of similar length waste no time on
         # padding, and an over-long batch shows up at once. Results go back to the caller's order.
-        order = sorted(range(len(items)), key=lambda i: -len(items[i].text))
-        results: list[Encoded | None] = [None] * len(items)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        pooled: list[np.ndarray | None] = [None] * len(texts)
         for start in range(0, len(order), self.batch_size):
             batch = order[start:start + self.batch_size]
-            for position, output in zip(batch, self.backend.run([items[i].text for i in batch])):
-                results[position] = self._split_output(items[position], output)
+            for position, vector in zip(batch, self.backend.run([texts[i] for i in batch])):
+                pooled[position] = vector
             if progress:
                 progress(len(batch))
-        return results  # type: ignore[return-value]
-
-    @staticmethod
-    def _split_output(item: EncoderInput, output: TokenOutput) -> Encoded:
-        """Mean-pool the token embeddings that fall inside each sentence span."""
-        passage = normalise(output.pooled.reshape(1, -1))[0]
-        if not item.sentence_spans:
-            return Encoded(passage, np.empty((0, passage.shape[0]), dtype=np.float32))
-        starts = np.array([a for a, _ in output.offsets])
-        ends = np.array([b for _, b in output.offsets])
-        real = ends > starts  # special tokens have empty offsets
-        sentence_vectors = np.empty((len(item.sentence_spans), output.tokens.shape[1]), dtype=np.float32)
-        for i, (a, b) in enumerate(item.sentence_spans):
-            inside = real & (starts >= a) & (ends <= b)
-            # A sentence cut off by the model's token window falls back to the passage vector.
-            sentence_vectors[i] = output.tokens[inside].mean(axis=0) if inside.any() else passage
-        return Encoded(passage, normalise(sentence_vectors))
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return normalise(np.asarray(pooled, dtype=np.float32))

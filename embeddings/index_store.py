@@ -18,13 +18,15 @@ import numpy as np
 
 from embeddings.atomic import crash_point, fsync_directory, fsync_file, write_text_atomic
 from embeddings.bm25 import BM25Index
-from embeddings.bm25_store import BM25_FILE, build_bm25, load_bm25, save_bm25
+from embeddings.bm25_store import (BM25_FILE, SENTENCE_BM25_FILE, build_bm25, build_sentence_bm25, load_bm25,
+                                   save_bm25)
 from embeddings.encoder import Encoder, EncoderInput
 from knowledge.corpus_loader import Corpus
 from knowledge.passages import split_into_passages
 from knowledge.records import Passage, Source, StatisticRow
 
-FORMAT_VERSION = 2
+# 3: sentences are embedded on their own, and BM25 over sentences is stored beside BM25 over passages.
+FORMAT_VERSION = 3
 CURRENT_POINTER = "CURRENT"
 KEEP_GENERATIONS = 2  # the current one and the one before it, which a reader may still be loading
 
@@ -35,6 +37,10 @@ class IndexError_(Exception):
 
 class IndexMissingError(IndexError_):
     """No index has been built yet under this home."""
+
+
+class IndexOutdatedError(IndexMissingError):
+    """The index was written by an older citebot in a format this one does not read: build a new one."""
 
 
 class IndexDamagedError(IndexError_):
@@ -99,8 +105,7 @@ def encoder_input(source: Source, passage: Passage) -> EncoderInput:
 def content_hash(model: str, item: EncoderInput) -> str:
     """Identity of an embedding: same model and same input text give the same vectors."""
     digest = hashlib.sha256()
-    digest.update(model.encode())
-    digest.update(b"\0")
+    digest.update(f"{model}\0format {FORMAT_VERSION}\0".encode())
     digest.update(item.text.encode())
     digest.update(json.dumps(item.sentence_spans).encode())
     return digest.hexdigest()
@@ -156,6 +161,9 @@ class IndexStore:
             manifest = Manifest(**data)
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError) as exc:
             raise IndexDamagedError(f"{path} is unreadable ({type(exc).__name__})") from None
+        if isinstance(manifest.format_version, int) and manifest.format_version < FORMAT_VERSION:
+            raise IndexOutdatedError(f"{path} has format {manifest.format_version}, older than the {FORMAT_VERSION} "
+                                     "this citebot reads; `citebot index` builds a new one")
         if manifest.format_version != FORMAT_VERSION:
             raise IndexDamagedError(f"{path} has format {manifest.format_version}, this citebot reads {FORMAT_VERSION}")
         return manifest
@@ -193,7 +201,8 @@ class IndexStore:
                 statistics = [(scope, StatisticRow(**json.loads(data)))
                               for _, scope, data in db.execute("SELECT id, scope, data FROM statistics ORDER BY rowid")]
                 aliases = dict(db.execute("SELECT alias, meaning FROM aliases"))
-            bm25 = load_bm25(generation / BM25_FILE)  # None in generations written before it was stored
+            bm25 = load_bm25(generation / BM25_FILE)  # None when made by other tokenizing: built at load
+            sentence_bm25 = load_bm25(generation / SENTENCE_BM25_FILE)
         except (OSError, ValueError, sqlite3.Error, KeyError, json.JSONDecodeError, TypeError,
                 zipfile.BadZipFile) as exc:
             raise IndexDamagedError(f"{generation} cannot be read ({type(exc).__name__}: {exc})") from None
@@ -201,8 +210,10 @@ class IndexStore:
             raise IndexDamagedError(f"{generation} has vectors that do not match its passages")
         if bm25 is not None and bm25.size != len(records):
             raise IndexDamagedError(f"{generation} has a BM25 index that does not match its passages")
+        if sentence_bm25 is not None and sentence_bm25.size != offsets[-1]:
+            raise IndexDamagedError(f"{generation} has a sentence BM25 index that does not match its sentences")
         return StoredIndex(manifest, generation, sources, records, vectors, sentence_vectors,
-                           np.asarray(offsets, dtype=np.int64), statistics, aliases, bm25)
+                           np.asarray(offsets, dtype=np.int64), statistics, aliases, bm25, sentence_bm25)
 
     def load(self, generation: Path | None = None) -> "StoredIndex":
         """Load a generation (by default the current one), verifying it first."""
@@ -326,6 +337,8 @@ class IndexStore:
         # BM25 built here, once, rather than at every load: at a million passages that saves minutes.
         save_bm25(build_bm25((source.title, passage.text) for source, passage, _item, _digest in items),
                   staging / BM25_FILE)
+        save_bm25(build_sentence_bm25(sentence for _source, passage, _item, _digest in items
+                                      for sentence in passage.sentences), staging / SENTENCE_BM25_FILE)
         files = {}
         for path in sorted(staging.iterdir()):
             fsync_file(path)
@@ -367,6 +380,7 @@ class StoredIndex:
     statistics: list[tuple[str, StatisticRow]]
     aliases: dict[str, str]
     bm25: BM25Index | None = None  # stored with the generation; None means build it from the passages
+    sentence_bm25: BM25Index | None = None  # likewise, over single sentences
 
     def vectors_by_hash(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Embeddings of this generation keyed by content hash, for reuse by the next build."""

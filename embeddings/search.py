@@ -1,17 +1,18 @@
-"""Hybrid retrieval: dense (FAISS) and BM25 rankings fused with reciprocal rank fusion."""
+"""Hybrid retrieval: dense (FAISS) and BM25 rankings fused with reciprocal rank fusion, over passages and sentences."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from embeddings.bm25_store import build_bm25
+from embeddings.bm25_store import build_bm25, build_sentence_bm25
 from embeddings.encoder import Encoder
 from embeddings.index_store import PassageRecord, StoredIndex
+from embeddings.spelling import Spelling
 from embeddings.text_tokens import tokenize
 from embeddings.vector_store import VectorStore, VectorStoreConfig
 from knowledge.aliases import expand_aliases
-from knowledge.records import SHARED_SCOPE, Source
+from knowledge.records import SHARED_SCOPE, STATISTIC_KIND, Source
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class SearchConfig:
     rrf_k: int = 60
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
+    sentences: int = 40  # best single sentences returned beside the passages (sentence-level retrieval)
 
 
 @dataclass(frozen=True)
@@ -41,13 +43,27 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class SentenceHit:
+    """One retrieved sentence: where it is (passage row, position in it) and its ranks in both lists."""
+
+    row: int
+    position: int
+    rank: int  # in the fused sentence ranking, from 0
+    dense: float
+    bm25: float
+    dense_rank: int | None
+    bm25_rank: int | None
+
+
+@dataclass(frozen=True)
 class SearchResult:
-    """Ranked hits plus what the answer step needs to score sentences."""
+    """Ranked passages and sentences, plus what the answer step needs to score sentences."""
 
     question: str
     query_vector: np.ndarray
     query_tokens: tuple[str, ...]
     hits: tuple[Hit, ...]
+    sentence_hits: tuple[SentenceHit, ...] = ()
 
 
 def reciprocal_rank_fusion(rankings: list[tuple[np.ndarray, float]], k: int) -> dict[int, float]:
@@ -72,26 +88,45 @@ class SearchIndex:
         self.bm25 = stored.bm25 if stored.bm25 is not None else build_bm25(
             (stored.sources[r.source_key].title, r.passage.text) for r in stored.passages)
         self.scopes = np.array([r.passage.scope for r in stored.passages], dtype=object)
-        self._masks: dict[str, np.ndarray | None] = {}
+        self.statistic_rows = np.array([stored.sources[r.source_key].kind == STATISTIC_KIND for r in stored.passages],
+                                       dtype=bool)
+        self._masks: dict[tuple[str, bool], np.ndarray | None] = {}
+        # Sentence level: each sentence embedded on its own, and BM25 over single sentences.
+        self.sentence_store = VectorStore(stored.sentence_vectors, vector_config)
+        self.sentence_bm25 = stored.sentence_bm25 if stored.sentence_bm25 is not None else build_sentence_bm25(
+            sentence for r in stored.passages for sentence in r.passage.sentences)
+        vocabulary = self.bm25.vocabulary
+        self.spelling = Spelling(vocabulary, {t: float(self.bm25.document_frequency[c]) for t, c in vocabulary.items()})
+        self.sentence_rows = np.repeat(np.arange(len(stored.passages)), np.diff(stored.sentence_offsets))
+        # The corpus's mean sentence direction: what every sentence of one program's corpus shares.
+        self.sentence_mean = (stored.sentence_vectors.mean(axis=0) if len(stored.sentence_vectors)
+                              else np.zeros(stored.vectors.shape[1] if stored.vectors.ndim == 2 else 0, np.float32))
 
-    def allowed(self, scope: str | None) -> np.ndarray | None:
-        """Mask of passages visible in a scope: the shared corpus plus that scope's own sources."""
-        key = scope or SHARED_SCOPE
+    def allowed(self, scope: str | None, statistics: bool = True) -> np.ndarray | None:
+        """Mask of passages visible in a scope (the shared corpus plus that scope's own sources), or None for all."""
+        key = (scope or SHARED_SCOPE, statistics)
         if key not in self._masks:
-            mask = (self.scopes == SHARED_SCOPE) | (self.scopes == key)
+            mask = (self.scopes == SHARED_SCOPE) | (self.scopes == key[0])
+            if not statistics:
+                mask &= ~self.statistic_rows
             self._masks[key] = None if mask.all() else mask
         return self._masks[key]
 
-    def search(self, question: str, scope: str | None = None, k: int = 8) -> SearchResult:
-        """The k best passages for the question, visible in scope."""
+    def search(self, question: str, scope: str | None = None, k: int = 8, statistics: bool = True) -> SearchResult:
+        """The k best passages for the question, visible in scope; statistics rows only if `statistics`.
+
+        A statistics row repeats the names of what it counts, so for a question that asks no figure or date
+        it outranks the prose that answers; the caller decides whether the question asks for one.
+        """
         question = expand_aliases(question, self.stored.aliases)
         query_vector = self.encoder.encode_queries([question])[0]
-        return self.search_vector(question, query_vector, scope, k)
+        return self.search_vector(question, query_vector, scope, k, statistics)
 
-    def search_vector(self, question: str, query_vector: np.ndarray, scope: str | None, k: int) -> SearchResult:
+    def search_vector(self, question: str, query_vector: np.ndarray, scope: str | None, k: int,
+                      statistics: bool = True) -> SearchResult:
         """Like search, with the question already encoded."""
-        tokens = tuple(tokenize(question))
-        allowed = self.allowed(scope)
+        tokens = tuple(self.spelling.correct(t) for t in tokenize(question))
+        allowed = self.allowed(scope, statistics)
         n = self.config.candidates
         dense_scores, dense_ids = self.vectors.search(query_vector, n, allowed)
         bm25_all = self.bm25.scores(tokens)
@@ -111,7 +146,42 @@ class SearchIndex:
             if dense is None:  # found by BM25 only: its cosine is still useful downstream
                 dense = float(self.stored.vectors[row] @ query_vector)
             hits.append(Hit(record, self.stored.sources[record.source_key], score, dense, float(bm25_all[row])))
-        return SearchResult(question, query_vector, tokens, tuple(hits))
+        return SearchResult(question, query_vector, tokens, tuple(hits),
+                            self._search_sentences(query_vector, tokens, allowed))
+
+    def _search_sentences(self, query_vector: np.ndarray, tokens: tuple[str, ...],
+                          allowed: np.ndarray | None) -> tuple[SentenceHit, ...]:
+        """The best single sentences, by RRF of sentence cosine and sentence BM25."""
+        if self.sentence_store.size == 0 or self.config.sentences == 0:
+            return ()
+        allowed_sentences = None if allowed is None else allowed[self.sentence_rows]
+        n = self.config.candidates
+        dense_scores, dense_ids = self.sentence_store.search(query_vector, n, allowed_sentences)
+        bm25_all = self.sentence_bm25.scores(tokens)
+        if allowed_sentences is not None:
+            bm25_all = np.where(allowed_sentences, bm25_all, 0.0)
+        top = np.argpartition(-bm25_all, min(n, len(bm25_all) - 1))[:n]
+        top = top[bm25_all[top] > 0]
+        bm25_ids = top[np.argsort(-bm25_all[top], kind="stable")]
+        fused = reciprocal_rank_fusion([(dense_ids, self.config.dense_weight), (bm25_ids, self.config.bm25_weight)],
+                                       self.config.rrf_k)
+        dense_rank = {int(i): r for r, i in enumerate(dense_ids.tolist())}
+        bm25_rank = {int(i): r for r, i in enumerate(bm25_ids.tolist())}
+        ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:self.config.sentences]
+        offsets = self.stored.sentence_offsets
+        out = []
+        for rank, (sentence, _score) in enumerate(ranked):
+            row = int(self.sentence_rows[sentence])
+            out.append(SentenceHit(row, sentence - int(offsets[row]), rank,
+                                   float(self.stored.sentence_vectors[sentence] @ query_vector),
+                                   float(bm25_all[sentence]), dense_rank.get(sentence), bm25_rank.get(sentence)))
+        return tuple(out)
+
+    def hit_for_row(self, row: int, query_vector: np.ndarray) -> Hit:
+        """A Hit for a passage that the passage ranking did not return (found through one of its sentences)."""
+        record = self.stored.passages[row]
+        return Hit(record, self.stored.sources[record.source_key], 0.0, float(self.stored.vectors[row] @ query_vector),
+                   0.0)
 
     def sentence_vectors(self, row: int) -> np.ndarray:
         """Vectors of the sentences of passage `row`."""

@@ -38,6 +38,8 @@ class Answer:
     related: tuple[Citation, ...] = ()
     passages: tuple[RankedPassage, ...] = ()
     reason: str = field(default="", compare=False)  # why it abstained, for logs and organizers
+    # The sentences quoted, in answer order, as (text, source id, position in its passage): for evaluation.
+    quoted: tuple[tuple[str, str, int], ...] = field(default=(), compare=False)
 
     def to_json(self) -> dict:
         """The `citebot ask --json` object of DESIGN.md."""

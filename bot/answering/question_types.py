@@ -16,6 +16,9 @@ class Wants(enum.Enum):
     OBLIGATION = "obligation"  # "Does my jail have to...?", "Is it mandatory?", "Can my state opt out?"
 
 
+# The kinds of question a statistics row (a figure with its as-of date) can answer.
+FIGURE_WANTS = frozenset({Wants.NUMBER, Wants.DATE, Wants.DAY})
+
 _NUMBER_QUESTION = re.compile(
     r"\b(how (many|much|often|large|big)|what (percentage|percent|share|proportion|fraction|number|portion|amount)"
     r"|what was the (total|number|share|amount))\b", re.I)

@@ -70,10 +70,13 @@ def test_question_about_a_place_the_sources_never_mention_abstains(mini_service)
 def test_markers_are_numbered_by_first_use_across_sources(mini_service):
     import re
 
-    from bot.answering.compose import AnswerConfig, Composer
+    from dataclasses import replace
 
-    search, _ = mini_service.searchable()
-    composer = Composer(search, AnswerConfig(keep_ratio=0.0, min_coverage=0.0))  # take four sentences
+    from bot.answering.compose import Composer
+
+    search, composer = mini_service.searchable()
+    take_four = replace(composer.scorer, answer_threshold=0.0, extra_threshold=0.0)  # quote four sentences
+    composer = Composer(search, take_four, composer.config)
     answer = composer.compose(search.search("What happened with ICE detainers in Cook County and Illinois in 2011?"))
     assert not answer.abstained and len(answer.citations) >= 2
     numbers = [int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)]

@@ -120,7 +120,8 @@ def test_old_generations_are_collected(tmp_path, encoder, mini_corpus):
         store.build(corpus_of(mini_corpus), counting)
     assert len(list((tmp_path / "index").glob("gen-*"))) == 2
     manifest = json.loads((store.current_generation() / "manifest.json").read_text())
-    assert set(manifest["files"]) == {"metadata.sqlite", "vectors.npy", "sentence_vectors.npy", "bm25.npz"}
+    assert set(manifest["files"]) == {"metadata.sqlite", "vectors.npy", "sentence_vectors.npy", "bm25.npz",
+                                      "sentence_bm25.npz"}
 
 
 def test_bm25_is_stored_with_the_generation_and_scores_as_one_built_at_load(tmp_path, encoder, mini_corpus):

@@ -1,0 +1,204 @@
+"""The candidate sentences for a question, and the measured features a learned scorer weighs."""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.answering.examples import Support
+from bot.answering.question_types import FIGURE_WANTS, Wants, asks_rather_than_tells, classify, holds
+from embeddings.search import Hit, SearchIndex, SearchResult
+from embeddings.text_tokens import accepted_forms, names_and_numbers, question_terms, tokenize
+from knowledge.dates import human_date
+from knowledge.records import STATISTIC_KIND
+
+# The order of the feature vector; a scorer file names the features it was fitted on and must match these.
+FEATURES = (
+    "sentence_cosine",         # the sentence, embedded on its own, against the question
+    "centered_cosine",         # the same with the corpus's shared direction removed (its topic)
+    "cosine_gap",              # how far below the best candidate's sentence cosine
+    "passage_cosine",          # the sentence's passage against the question
+    "passage_rank",            # 1/(1+rank) in the passage ranking, 0 when only a sentence hit
+    "sentence_rank",           # 1/(1+rank) in the sentence ranking, 0 when only in a passage
+    "sentence_bm25",           # the sentence's BM25 score, relative to the best candidate's
+    "coverage",                # idf-weighted share of the question's known words in the sentence
+    "context_coverage",        # the same in the sentence's passage and source title
+    "rare_coverage",           # share of the question's rare words (few passages use them) in the sentence
+    "unknown_terms",           # question words the corpus never uses (after spelling correction)
+    "missing_names",           # the question's names and numbers absent from the sentence's passage and title
+    "missing_rare_context",    # the question's rare words absent from the sentence's passage and title
+    "wants_specific",          # the question asks for a figure, date, reason or duty
+    "holds_wanted",            # ... and the sentence holds that kind of thing
+    "lacks_wanted",            # ... and the sentence does not
+    "statistic",               # a statistics row
+    "statistic_for_figure",    # a statistics row when a figure or date is asked for
+    "summary",                 # our own-words summary of a source (rather than its own words)
+    "asks",                    # the sentence asks a question rather than telling
+    "log_words",               # the sentence's length
+    "first_in_passage",        # the first sentence of its passage
+    "definition_asked",        # the question asks what something is
+    "defines",                 # ... and the sentence has the shape of a definition
+    "year_missing",            # the question names a year the sentence's passage does not
+    "generic_question",        # the question names nothing specific (no rare word, name or number)
+    "sentence_specifics",      # names and numbers in the sentence that the question does not mention
+    "generic_specifics",       # ... for a generic question: what a general question's answer should lack
+    "example_answered",        # cosine of the question to the closest example question this sentence answered
+    "example_answered_close",  # ... above 0.6 only (a piecewise-linear response the fit can weigh)
+    "example_answered_same",   # ... above 0.8 only (a paraphrase)
+    "example_declined",        # cosine of the question to the closest example no source answers
+    "example_declined_close",  # ... above 0.6 only
+    "example_declined_same",   # ... above 0.8 only
+)
+
+_DEFINITION_QUESTION = re.compile(r"^\s*(what|who)(\s+(is|are|was|were)|'s|’s)\b|\bwhat does .+ mean\b|\bmeaning of\b"
+                                  r"|\bdefin", re.I)
+_DEFINES = re.compile(r"\b(is|are|was|were)\s+(a|an|the)\b|\bmeans\b|\brefers? to\b|\bdefined\b|\bknown as\b", re.I)
+_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+RARE_SHARE = 0.02  # a word in at most this share of passages is rare: it says what a question is specifically about
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence that might answer the question, where it comes from, and its features."""
+
+    hit: Hit
+    position: int  # in its passage
+    text: str
+    vector: np.ndarray
+    tokens: frozenset[str]
+    features: np.ndarray
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    """What the features need to know about the question, worked out once."""
+
+    wants: Wants
+    weights: dict[str, float]  # idf of each known question word
+    unknown: tuple[str, ...]
+    rare: dict[str, float]
+    names: frozenset[str]
+    years: frozenset[str]
+    definition: bool
+    terms: frozenset[str]
+
+
+def coverage(weights: dict[str, float], tokens: frozenset[str] | set[str]) -> float:
+    """Share of the question's word weight present in tokens (a related word counts too)."""
+    total = sum(weights.values())
+    found = sum(w for t, w in weights.items() if t in tokens or not accepted_forms(t).isdisjoint(tokens))
+    return found / total if total else 0.0
+
+
+def view_question(index: SearchIndex, question: str) -> QuestionView:
+    """Split the question's words into known, rare and unknown, and note what kind of answer it wants."""
+    bm25 = index.bm25
+    terms = [index.spelling.correct(t) for t in question_terms(question)]
+    known = {t: bm25.idf_of(t) for t in terms if t in bm25.vocabulary}
+    unknown = tuple(t for t in terms if t not in bm25.vocabulary)
+    rare = {t: w for t, w in known.items() if (bm25.share_of_documents(t) or 0.0) <= RARE_SHARE}
+    names = frozenset(index.spelling.correct(t) for t in names_and_numbers(question))
+    return QuestionView(classify(question), known, unknown, rare, names, frozenset(_YEAR.findall(question)),
+                        bool(_DEFINITION_QUESTION.search(question)), frozenset(terms))
+
+
+def gather(index: SearchIndex, result: SearchResult, max_passages: int, min_words: int,
+           support: Support | None = None) -> list[Candidate]:
+    """Every sentence of the best passages, plus the best single sentences found on their own, with features."""
+    view = view_question(index, result.question)
+    support = support or Support({}, 0.0)
+    declined = support.declined
+    rows: dict[int, tuple[Hit, int | None]] = {}
+    for rank, hit in enumerate(result.hits[:max_passages]):
+        rows[hit.record.row] = (hit, rank)
+    sentence_rank: dict[tuple[int, int], int] = {}
+    bm25_of: dict[tuple[int, int], float] = {}
+    for s in result.sentence_hits:
+        sentence_rank[(s.row, s.position)] = s.rank
+        bm25_of[(s.row, s.position)] = s.bm25
+        if s.row not in rows:
+            rows[s.row] = (index.hit_for_row(s.row, result.query_vector), None)
+    wanted: list[tuple[int, int]] = []
+    for row, (hit, rank) in rows.items():
+        sentences = hit.record.passage.sentences
+        positions = range(len(sentences)) if rank is not None else sorted(
+            p for (r, p) in sentence_rank if r == row)
+        wanted += [(row, p) for p in positions if len(sentences[p].split()) >= min_words]
+    if not wanted:
+        return []
+    offsets = index.stored.sentence_offsets
+    sentence_ids = np.array([offsets[row] + p for row, p in wanted])
+    vectors = index.stored.sentence_vectors[sentence_ids]
+    query = result.query_vector
+    cosines = vectors @ query
+    centered_query = _unit(query - index.sentence_mean)
+    centered = np.array([_unit(v - index.sentence_mean) @ centered_query for v in vectors])
+    sentence_bm25 = index.sentence_bm25.scores(tuple(index.spelling.correct(t) for t in result.query_tokens))
+    bm25_values = sentence_bm25[sentence_ids]
+    best_bm25 = float(bm25_values.max()) if len(bm25_values) else 0.0
+    best_cosine = float(cosines.max())
+    contexts: dict[int, frozenset[str]] = {}
+    out = []
+    for i, (row, position) in enumerate(wanted):
+        hit, rank = rows[row]
+        text = hit.record.passage.sentences[position]
+        tokens = frozenset(tokenize(text))
+        if row not in contexts:
+            source = hit.source
+            context = set(tokenize(f"{source.title} {hit.record.passage.text} {human_date(source.published)}"))
+            context.update(_YEAR.findall(f"{source.published} {hit.record.passage.text}"))
+            contexts[row] = frozenset(context)
+        context = contexts[row]
+        s_rank = sentence_rank.get((row, position))
+        is_statistic = hit.source.kind == STATISTIC_KIND
+        wants_specific = view.wants is not Wants.ANYTHING
+        holds_wanted = wants_specific and holds(view.wants, text)
+        figure = view.wants in FIGURE_WANTS
+        generic = not (view.rare or view.names)
+        specifics = math.log(1 + len(names_and_numbers(text) - view.names - view.terms))
+        features = np.array([
+            float(cosines[i]),
+            float(centered[i]),
+            float(cosines[i]) - best_cosine,
+            hit.dense,
+            0.0 if rank is None else 1.0 / (1 + rank),
+            0.0 if s_rank is None else 1.0 / (1 + s_rank),
+            float(bm25_values[i]) / best_bm25 if best_bm25 > 0 else 0.0,
+            coverage(view.weights, tokens),
+            coverage(view.weights, context),
+            coverage(view.rare, tokens) if view.rare else 0.0,
+            float(len(view.unknown)),
+            float(sum(1 for n in view.names if n not in context)),
+            float(sum(1 for t in view.rare if t not in context and accepted_forms(t).isdisjoint(context))),
+            float(wants_specific),
+            float(holds_wanted),
+            float(wants_specific and not holds_wanted),
+            float(is_statistic),
+            float(is_statistic and figure),
+            float(hit.source.kind == "summary"),
+            float(asks_rather_than_tells(text)),
+            math.log(1 + len(text.split())),
+            float(position == 0),
+            float(view.definition),
+            float(view.definition and bool(_DEFINES.search(text))),
+            float(any(y not in context for y in view.years)),
+            float(generic),
+            specifics,
+            specifics if generic else 0.0,
+            *_hinged(support.answered.get((row, position), 0.0)),
+            *_hinged(declined),
+        ], dtype=np.float64)
+        out.append(Candidate(hit, position, text, vectors[i], tokens, features))
+    return out
+
+
+def _hinged(cosine: float) -> tuple[float, float, float]:
+    """A cosine, and how far it is above 0.6 and above 0.8."""
+    return cosine, max(0.0, cosine - 0.6), max(0.0, cosine - 0.8)
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 1e-12 else vector

@@ -1,0 +1,38 @@
+"""Spelling correction against the corpus's own words: a question's unknown word becomes the known word one edit away."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+MIN_LENGTH = 5  # shorter words have too many neighbours one edit away to guess which was meant
+
+
+def _deletes(word: str) -> set[str]:
+    """The word with each one of its letters left out."""
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+class Spelling:
+    """Symmetric-delete lookup (one edit: a letter missing, extra, changed or two swapped) over known words."""
+
+    def __init__(self, vocabulary: Iterable[str], frequency: dict[str, float] | None = None) -> None:
+        self.known = frozenset(vocabulary)
+        self.frequency = frequency or {}
+        self._by_delete: dict[str, set[str]] = {}
+        for word in self.known:
+            if len(word) < MIN_LENGTH - 1 or not word.isalpha():
+                continue
+            for key in _deletes(word) | {word}:
+                self._by_delete.setdefault(key, set()).add(word)
+
+    def correct(self, word: str) -> str:
+        """The word if known (or too short, or a number), else the most used known word one edit away, else itself."""
+        if word in self.known or len(word) < MIN_LENGTH or not word.isalpha():
+            return word
+        options: set[str] = set()
+        for key in _deletes(word) | {word}:
+            options |= self._by_delete.get(key, set())
+        options = {o for o in options if abs(len(o) - len(word)) <= 1}
+        if not options:
+            return word
+        return max(sorted(options), key=lambda o: self.frequency.get(o, 0.0))
