@@ -50,7 +50,7 @@ def run(args) -> dict:
             from bot.answering.compose import Composer
             from embeddings.search import SearchIndex
             search = SearchIndex(search.stored, service.encoder, replace(search.config, candidates=args.candidates))
-            composer = Composer(search, service.answer_config)
+            composer = Composer(search, service.scorer, service.answer_config, composer.examples)
             service._search, service._composer = search, composer  # what answer() uses
         encoder = service.encoder
         candidates = search.config.candidates

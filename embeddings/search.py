@@ -64,6 +64,7 @@ class SearchResult:
     query_tokens: tuple[str, ...]
     hits: tuple[Hit, ...]
     sentence_hits: tuple[SentenceHit, ...] = ()
+    visible: np.ndarray | None = None  # the passages this search could return (scope, statistics); None: all
 
 
 def reciprocal_rank_fusion(rankings: list[tuple[np.ndarray, float]], k: int) -> dict[int, float]:
@@ -98,9 +99,13 @@ class SearchIndex:
         vocabulary = self.bm25.vocabulary
         self.spelling = Spelling(vocabulary, {t: float(self.bm25.document_frequency[c]) for t, c in vocabulary.items()})
         self.sentence_rows = np.repeat(np.arange(len(stored.passages)), np.diff(stored.sentence_offsets))
-        # The corpus's mean sentence direction: what every sentence of one program's corpus shares.
-        self.sentence_mean = (stored.sentence_vectors.mean(axis=0) if len(stored.sentence_vectors)
-                              else np.zeros(stored.vectors.shape[1] if stored.vectors.ndim == 2 else 0, np.float32))
+        # The corpus's mean sentence direction: what every sentence of one program's corpus shares. Kept as
+        # two numbers per sentence rather than a second, centred copy of every vector.
+        vectors = stored.sentence_vectors
+        self.sentence_mean = vectors.mean(axis=0) if len(vectors) else np.zeros(vectors.shape[1], np.float32)
+        self._dot_mean = vectors @ self.sentence_mean if len(vectors) else np.zeros(0, np.float32)
+        mean_square = float(self.sentence_mean @ self.sentence_mean)
+        self._centred_norm = np.sqrt(np.maximum(1.0 - 2.0 * self._dot_mean + mean_square, 1e-12))
 
     def allowed(self, scope: str | None, statistics: bool = True) -> np.ndarray | None:
         """Mask of passages visible in a scope (the shared corpus plus that scope's own sources), or None for all."""
@@ -147,7 +152,7 @@ class SearchIndex:
                 dense = float(self.stored.vectors[row] @ query_vector)
             hits.append(Hit(record, self.stored.sources[record.source_key], score, dense, float(bm25_all[row])))
         return SearchResult(question, query_vector, tokens, tuple(hits),
-                            self._search_sentences(query_vector, tokens, allowed))
+                            self._search_sentences(query_vector, tokens, allowed), allowed)
 
     def _search_sentences(self, query_vector: np.ndarray, tokens: tuple[str, ...],
                           allowed: np.ndarray | None) -> tuple[SentenceHit, ...]:
@@ -176,6 +181,14 @@ class SearchIndex:
                                    float(self.stored.sentence_vectors[sentence] @ query_vector),
                                    float(bm25_all[sentence]), dense_rank.get(sentence), bm25_rank.get(sentence)))
         return tuple(out)
+
+    def centred_cosines(self, sentence_ids: np.ndarray, query_vector: np.ndarray) -> np.ndarray:
+        """Cosine of sentences and query with the corpus's mean sentence direction taken out of both."""
+        mean = self.sentence_mean
+        query_norm = np.sqrt(max(1.0 - 2.0 * float(query_vector @ mean) + float(mean @ mean), 1e-12))
+        dots = (self.stored.sentence_vectors[sentence_ids] @ query_vector - self._dot_mean[sentence_ids]
+                - float(mean @ query_vector) + float(mean @ mean))
+        return dots / (self._centred_norm[sentence_ids] * query_norm)
 
     def hit_for_row(self, row: int, query_vector: np.ndarray) -> Hit:
         """A Hit for a passage that the passage ranking did not return (found through one of its sentences)."""

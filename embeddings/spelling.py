@@ -4,7 +4,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 
-MIN_LENGTH = 5  # shorter words have too many neighbours one edit away to guess which was meant
+MIN_LENGTH = 6  # shorter words have too many neighbours one edit away to guess which was meant
+NAME_MIN_LENGTH = 8  # a name the corpus lacks is more often another name than a misspelling of a known one
 
 
 def _deletes(word: str) -> set[str]:
@@ -25,9 +26,9 @@ class Spelling:
             for key in _deletes(word) | {word}:
                 self._by_delete.setdefault(key, set()).add(word)
 
-    def correct(self, word: str) -> str:
+    def correct(self, word: str, min_length: int = MIN_LENGTH) -> str:
         """The word if known (or too short, or a number), else the most used known word one edit away, else itself."""
-        if word in self.known or len(word) < MIN_LENGTH or not word.isalpha():
+        if word in self.known or len(word) < min_length or not word.isalpha():
             return word
         options: set[str] = set()
         for key in _deletes(word) | {word}:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.answering.examples import ExampleMemory
-from bot.answering.features import Candidate, gather
+from bot.answering.features import Candidate, FactCache, gather, question_features
 from bot.answering.models import Answer, Citation, RankedPassage
 from bot.answering.scorer import AnswerScorer
 from embeddings.search import Hit, SearchIndex, SearchResult
@@ -26,14 +26,19 @@ class AnswerConfig:
     related_sources: int = 3
 
 
+def answer_probability(candidates: list[Candidate], probabilities: np.ndarray, scorer: AnswerScorer) -> float:
+    """The question model's probability that the answer built from these candidates is right."""
+    if not candidates:
+        return 0.0
+    return float(scorer.question.probabilities(question_features(candidates, probabilities)[None, :])[0])
+
+
 def select(candidates: list[Candidate], probabilities: np.ndarray, scorer: AnswerScorer,
            max_sentences: int, duplicate_similarity: float = 0.97) -> list[Candidate]:
-    """The sentences to quote, best first; empty when even the best is below the scorer's answer threshold."""
-    if not candidates:
+    """The sentences to quote, best first; empty when the question model is below the answer threshold."""
+    if not candidates or answer_probability(candidates, probabilities, scorer) < scorer.answer_threshold:
         return []
     order = np.argsort(-probabilities, kind="stable")
-    if probabilities[order[0]] < scorer.answer_threshold:
-        return []
     chosen = [candidates[order[0]]]
     for i in order[1:]:
         if len(chosen) >= max_sentences or probabilities[i] < scorer.extra_threshold:
@@ -60,15 +65,16 @@ class Composer:
         self.scorer = scorer
         self.config = config
         self.examples = examples
+        self.facts = FactCache(index)
 
     def candidates(self, result: SearchResult) -> tuple[list[Candidate], np.ndarray]:
         """The candidate sentences and the scorer's probability that each answers the question."""
         support = self.examples.support(result.query_vector) if self.examples is not None else None
         candidates = gather(self.index, result, self.config.candidate_passages, self.config.min_sentence_words,
-                            support)
+                            support, self.facts)
         if not candidates:
             return [], np.zeros(0)
-        return candidates, self.scorer.probabilities(np.stack([c.features for c in candidates]))
+        return candidates, self.scorer.sentence.probabilities(np.stack([c.features for c in candidates]))
 
     def compose(self, result: SearchResult) -> Answer:
         """The answer for a search result: cited sentences, or an abstention with related sources."""
@@ -80,9 +86,10 @@ class Composer:
                         self.config.duplicate_similarity)
         if not chosen:
             ranked = [candidates[i] for i in np.argsort(-probabilities, kind="stable")]
+            confidence = answer_probability(candidates, probabilities, self.scorer)
             return self._abstain(result, passages, ranked,
-                                 f"best sentence's probability {probabilities.max():.2f} is below the answer "
-                                 f"threshold {self.scorer.answer_threshold:.2f}")
+                                 f"confidence {confidence:.2f} in the best answer is below the answer threshold "
+                                 f"{self.scorer.answer_threshold:.2f}")
         return self._cite(result, passages, chosen)
 
     @staticmethod

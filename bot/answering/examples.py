@@ -32,6 +32,7 @@ class Support:
 
     answered: dict[tuple[int, int], float]  # (passage row, position) -> cosine to the closest example it answered
     declined: float  # cosine to the closest example that no source answers
+    nearest: float  # cosine to the closest example of either kind
 
 
 class ExampleMemory:
@@ -85,7 +86,7 @@ class ExampleMemory:
     def support(self, query_vector: np.ndarray, leave_out: str | None = None) -> Support:
         """The examples' evidence for a question (leaving one example out, when fitting on the examples)."""
         if not self.questions:
-            return Support({}, 0.0)
+            return Support({}, 0.0, 0.0)
         cosines = self.vectors @ query_vector
         if leave_out is not None:
             cosines = np.where([q.id == leave_out for q in self.questions], -1.0, cosines)
@@ -95,4 +96,4 @@ class ExampleMemory:
                 if cosines[i] > answered.get(key, -1.0):
                     answered[key] = float(cosines[i])
         unanswerable = cosines[~self.answerable]
-        return Support(answered, float(unanswerable.max()) if len(unanswerable) else 0.0)
+        return Support(answered, float(unanswerable.max()) if len(unanswerable) else 0.0, float(cosines.max()))

@@ -10,6 +10,7 @@ import numpy as np
 from bot.answering.examples import Support
 from bot.answering.question_types import FIGURE_WANTS, Wants, asks_rather_than_tells, classify, holds
 from embeddings.search import Hit, SearchIndex, SearchResult
+from embeddings.spelling import NAME_MIN_LENGTH
 from embeddings.text_tokens import accepted_forms, names_and_numbers, question_terms, tokenize
 from knowledge.dates import human_date
 from knowledge.records import STATISTIC_KIND
@@ -27,6 +28,7 @@ FEATURES = (
     "context_coverage",        # the same in the sentence's passage and source title
     "rare_coverage",           # share of the question's rare words (few passages use them) in the sentence
     "unknown_terms",           # question words the corpus never uses (after spelling correction)
+    "unknown_share",           # ... as a share of the question's words
     "missing_names",           # the question's names and numbers absent from the sentence's passage and title
     "missing_rare_context",    # the question's rare words absent from the sentence's passage and title
     "wants_specific",          # the question asks for a figure, date, reason or duty
@@ -50,12 +52,38 @@ FEATURES = (
     "example_declined",        # cosine of the question to the closest example no source answers
     "example_declined_close",  # ... above 0.6 only
     "example_declined_same",   # ... above 0.8 only
+    "example_nearest",         # cosine of the question to the closest example question of either kind
 )
+
+# What decides whether to answer at all: the best candidates' probabilities and what the best one lacks.
+_FROM_BEST = ("missing_names", "missing_rare_context", "unknown_terms", "unknown_share", "coverage",
+              "context_coverage", "centered_cosine", "lacks_wanted", "year_missing", "example_answered",
+              "example_nearest",
+              # Only the hinged parts of closeness to a declined example: far from every example says nothing.
+              "example_declined_close", "example_declined_same")
+_OVER_ALL = ("coverage", "centered_cosine")  # the largest over every candidate: none close means off the topic
+QUESTION_FEATURES = (("best_probability", "second_probability", "top_three_mean")
+                     + tuple(f"best_{name}" for name in _FROM_BEST) + tuple(f"max_{name}" for name in _OVER_ALL))
+
+
+def question_features(candidates: list["Candidate"], probabilities: np.ndarray) -> np.ndarray:
+    """The question-level features, from the candidates ranked by the sentence model."""
+    order = np.argsort(-probabilities, kind="stable")
+    top = probabilities[order[:3]]
+    best = candidates[order[0]].features
+    pick = [best[FEATURES.index(name)] for name in _FROM_BEST]
+    second = float(top[1]) if len(top) > 1 else 0.0
+    every = np.stack([c.features for c in candidates])
+    most = [float(every[:, FEATURES.index(name)].max()) for name in _OVER_ALL]
+    return np.array([float(top[0]), second, float(top.mean()), *pick, *most], dtype=np.float64)
+
 
 _DEFINITION_QUESTION = re.compile(r"^\s*(what|who)(\s+(is|are|was|were)|'s|’s)\b|\bwhat does .+ mean\b|\bmeaning of\b"
                                   r"|\bdefin", re.I)
 _DEFINES = re.compile(r"\b(is|are|was|were)\s+(a|an|the)\b|\bmeans\b|\brefers? to\b|\bdefined\b|\bknown as\b", re.I)
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+EXAMPLE_CANDIDATES = 10  # sentences of the closest example questions that join the candidates...
+EXAMPLE_CANDIDATE_COSINE = 0.5  # ...when the example is at least this close to the question
 RARE_SHARE = 0.02  # a word in at most this share of passages is rare: it says what a question is specifically about
 
 
@@ -76,7 +104,7 @@ class QuestionView:
     """What the features need to know about the question, worked out once."""
 
     wants: Wants
-    weights: dict[str, float]  # idf of each known question word
+    weights: dict[str, float]  # idf of each question word; an unknown word weighs as much as a typical known one
     unknown: tuple[str, ...]
     rare: dict[str, float]
     names: frozenset[str]
@@ -92,84 +120,133 @@ def coverage(weights: dict[str, float], tokens: frozenset[str] | set[str]) -> fl
     return found / total if total else 0.0
 
 
+@dataclass(frozen=True)
+class SentenceFacts:
+    """What features need of one sentence that does not depend on the question (worked out once)."""
+
+    tokens: frozenset[str]
+    names: frozenset[str]
+    log_words: float
+    asks: bool
+    defines: bool
+
+
+class FactCache:
+    """Per-sentence and per-passage facts of one loaded index, computed on first use and kept."""
+
+    def __init__(self, index: SearchIndex) -> None:
+        self.index = index
+        self._sentences: dict[tuple[int, int], SentenceFacts] = {}
+        self._holds: dict[tuple[int, int, Wants], bool] = {}
+        self._contexts: dict[int, frozenset[str]] = {}
+
+    def sentence(self, row: int, position: int, text: str) -> SentenceFacts:
+        """Tokens, names, length and shape of a sentence."""
+        key = (row, position)
+        facts = self._sentences.get(key)
+        if facts is None:
+            facts = SentenceFacts(frozenset(tokenize(text)), frozenset(names_and_numbers(text)),
+                                  math.log(1 + len(text.split())), asks_rather_than_tells(text),
+                                  bool(_DEFINES.search(text)))
+            self._sentences[key] = facts
+        return facts
+
+    def holds(self, row: int, position: int, text: str, wants: Wants) -> bool:
+        """Whether the sentence holds the kind of thing a question wants."""
+        key = (row, position, wants)
+        if key not in self._holds:
+            self._holds[key] = holds(wants, text)
+        return self._holds[key]
+
+    def context(self, hit: Hit) -> frozenset[str]:
+        """Tokens of a passage with its source's title and date, and the years it names."""
+        row = hit.record.row
+        if row not in self._contexts:
+            source, text = hit.source, hit.record.passage.text
+            context = set(tokenize(f"{source.title} {text} {human_date(source.published)}"))
+            context.update(_YEAR.findall(f"{source.published} {text}"))
+            self._contexts[row] = frozenset(context)
+        return self._contexts[row]
+
+
 def view_question(index: SearchIndex, question: str) -> QuestionView:
     """Split the question's words into known, rare and unknown, and note what kind of answer it wants."""
     bm25 = index.bm25
     terms = [index.spelling.correct(t) for t in question_terms(question)]
     known = {t: bm25.idf_of(t) for t in terms if t in bm25.vocabulary}
     unknown = tuple(t for t in terms if t not in bm25.vocabulary)
+    # A word the corpus never uses is as often a synonym as a missing topic: it counts, at a typical weight.
+    typical = float(np.median(list(known.values()))) if known else 1.0
+    weights = {**known, **{t: typical for t in unknown}}
     rare = {t: w for t, w in known.items() if (bm25.share_of_documents(t) or 0.0) <= RARE_SHARE}
-    names = frozenset(index.spelling.correct(t) for t in names_and_numbers(question))
-    return QuestionView(classify(question), known, unknown, rare, names, frozenset(_YEAR.findall(question)),
+    names = frozenset(index.spelling.correct(t, NAME_MIN_LENGTH) for t in names_and_numbers(question))
+    return QuestionView(classify(question), weights, unknown, rare, names, frozenset(_YEAR.findall(question)),
                         bool(_DEFINITION_QUESTION.search(question)), frozenset(terms))
 
 
 def gather(index: SearchIndex, result: SearchResult, max_passages: int, min_words: int,
-           support: Support | None = None) -> list[Candidate]:
+           support: Support | None = None, facts: FactCache | None = None) -> list[Candidate]:
     """Every sentence of the best passages, plus the best single sentences found on their own, with features."""
     view = view_question(index, result.question)
-    support = support or Support({}, 0.0)
-    declined = support.declined
+    support = support or Support({}, 0.0, 0.0)
+    facts = facts or FactCache(index)
     rows: dict[int, tuple[Hit, int | None]] = {}
     for rank, hit in enumerate(result.hits[:max_passages]):
         rows[hit.record.row] = (hit, rank)
     sentence_rank: dict[tuple[int, int], int] = {}
-    bm25_of: dict[tuple[int, int], float] = {}
     for s in result.sentence_hits:
         sentence_rank[(s.row, s.position)] = s.rank
-        bm25_of[(s.row, s.position)] = s.bm25
         if s.row not in rows:
             rows[s.row] = (index.hit_for_row(s.row, result.query_vector), None)
+    # Sentences that answered the examples closest to this question are candidates even if not retrieved.
+    suggested = sorted(support.answered.items(), key=lambda item: -item[1])[:EXAMPLE_CANDIDATES]
+    suggested_at = {key for key, cosine in suggested if cosine >= EXAMPLE_CANDIDATE_COSINE}
+    for row, _ in suggested_at:
+        # Suggested sentences obey the search's visibility (scope, statistics) like retrieved ones.
+        if row not in rows and (result.visible is None or result.visible[row]):
+            rows[row] = (index.hit_for_row(row, result.query_vector), None)
     wanted: list[tuple[int, int]] = []
     for row, (hit, rank) in rows.items():
         sentences = hit.record.passage.sentences
         positions = range(len(sentences)) if rank is not None else sorted(
-            p for (r, p) in sentence_rank if r == row)
+            {p for (r, p) in sentence_rank if r == row} | {p for (r, p) in suggested_at if r == row})
         wanted += [(row, p) for p in positions if len(sentences[p].split()) >= min_words]
     if not wanted:
         return []
     offsets = index.stored.sentence_offsets
     sentence_ids = np.array([offsets[row] + p for row, p in wanted])
     vectors = index.stored.sentence_vectors[sentence_ids]
-    query = result.query_vector
-    cosines = vectors @ query
-    centered_query = _unit(query - index.sentence_mean)
-    centered = np.array([_unit(v - index.sentence_mean) @ centered_query for v in vectors])
-    sentence_bm25 = index.sentence_bm25.scores(tuple(index.spelling.correct(t) for t in result.query_tokens))
-    bm25_values = sentence_bm25[sentence_ids]
-    best_bm25 = float(bm25_values.max()) if len(bm25_values) else 0.0
+    cosines = vectors @ result.query_vector
+    centred = index.centred_cosines(sentence_ids, result.query_vector)
+    bm25_values = index.sentence_bm25.scores(result.query_tokens)[sentence_ids]
+    best_bm25 = float(bm25_values.max())
     best_cosine = float(cosines.max())
-    contexts: dict[int, frozenset[str]] = {}
+    wants_specific = view.wants is not Wants.ANYTHING
+    figure = view.wants in FIGURE_WANTS
+    generic = not (view.rare or view.names)
     out = []
     for i, (row, position) in enumerate(wanted):
         hit, rank = rows[row]
         text = hit.record.passage.sentences[position]
-        tokens = frozenset(tokenize(text))
-        if row not in contexts:
-            source = hit.source
-            context = set(tokenize(f"{source.title} {hit.record.passage.text} {human_date(source.published)}"))
-            context.update(_YEAR.findall(f"{source.published} {hit.record.passage.text}"))
-            contexts[row] = frozenset(context)
-        context = contexts[row]
+        sentence = facts.sentence(row, position, text)
+        context = facts.context(hit)
         s_rank = sentence_rank.get((row, position))
         is_statistic = hit.source.kind == STATISTIC_KIND
-        wants_specific = view.wants is not Wants.ANYTHING
-        holds_wanted = wants_specific and holds(view.wants, text)
-        figure = view.wants in FIGURE_WANTS
-        generic = not (view.rare or view.names)
-        specifics = math.log(1 + len(names_and_numbers(text) - view.names - view.terms))
+        holds_wanted = wants_specific and facts.holds(row, position, text, view.wants)
+        specifics = math.log(1 + len(sentence.names - view.names - view.terms))
         features = np.array([
             float(cosines[i]),
-            float(centered[i]),
+            float(centred[i]),
             float(cosines[i]) - best_cosine,
             hit.dense,
             0.0 if rank is None else 1.0 / (1 + rank),
             0.0 if s_rank is None else 1.0 / (1 + s_rank),
             float(bm25_values[i]) / best_bm25 if best_bm25 > 0 else 0.0,
-            coverage(view.weights, tokens),
+            coverage(view.weights, sentence.tokens),
             coverage(view.weights, context),
-            coverage(view.rare, tokens) if view.rare else 0.0,
+            coverage(view.rare, sentence.tokens) if view.rare else 0.0,
             float(len(view.unknown)),
+            len(view.unknown) / max(len(view.weights), 1),
             float(sum(1 for n in view.names if n not in context)),
             float(sum(1 for t in view.rare if t not in context and accepted_forms(t).isdisjoint(context))),
             float(wants_specific),
@@ -178,27 +255,23 @@ def gather(index: SearchIndex, result: SearchResult, max_passages: int, min_word
             float(is_statistic),
             float(is_statistic and figure),
             float(hit.source.kind == "summary"),
-            float(asks_rather_than_tells(text)),
-            math.log(1 + len(text.split())),
+            float(sentence.asks),
+            sentence.log_words,
             float(position == 0),
             float(view.definition),
-            float(view.definition and bool(_DEFINES.search(text))),
+            float(view.definition and sentence.defines),
             float(any(y not in context for y in view.years)),
             float(generic),
             specifics,
             specifics if generic else 0.0,
             *_hinged(support.answered.get((row, position), 0.0)),
-            *_hinged(declined),
+            *_hinged(support.declined),
+            support.nearest,
         ], dtype=np.float64)
-        out.append(Candidate(hit, position, text, vectors[i], tokens, features))
+        out.append(Candidate(hit, position, text, vectors[i], sentence.tokens, features))
     return out
 
 
 def _hinged(cosine: float) -> tuple[float, float, float]:
     """A cosine, and how far it is above 0.6 and above 0.8."""
     return cosine, max(0.0, cosine - 0.6), max(0.0, cosine - 0.8)
-
-
-def _unit(vector: np.ndarray) -> np.ndarray:
-    norm = float(np.linalg.norm(vector))
-    return vector / norm if norm > 1e-12 else vector

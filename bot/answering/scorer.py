@@ -1,4 +1,4 @@
-"""The learned answer scorer: a logistic regression over candidate features, with its fitted thresholds."""
+"""The learned answer scorer: two logistic regressions over measured features, with their fitted thresholds."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.answering.features import FEATURES
+from bot.answering.features import FEATURES, QUESTION_FEATURES
 from bot.errors import CitebotError
 from knowledge.corpus_loader import BUNDLED_CORPUS
 
@@ -22,33 +22,60 @@ class ScorerError(CitebotError):
 
 
 @dataclass(frozen=True)
-class AnswerScorer:
-    """P(sentence answers the question) = sigmoid(weights . standardised features + bias).
-
-    answer_threshold: the best sentence must reach it, or citebot abstains.
-    extra_threshold: further sentences must reach it to be quoted too.
-    Both are chosen on a validation split, never on the split the weights were fitted on.
-    """
+class LogisticModel:
+    """P = sigmoid(weights . ((x - mean) / scale) + bias), over named features."""
 
     features: tuple[str, ...]
     mean: tuple[float, ...]
     scale: tuple[float, ...]
     weights: tuple[float, ...]
     bias: float
-    answer_threshold: float
-    extra_threshold: float
-    provenance: dict = field(default_factory=dict, compare=False)
 
     def probabilities(self, matrix: np.ndarray) -> np.ndarray:
-        """The probability for each row of a (candidates x features) matrix."""
+        """The probability for each row of a (rows x features) matrix."""
         z = ((matrix - np.asarray(self.mean)) / np.asarray(self.scale)) @ np.asarray(self.weights) + self.bias
         return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
     @classmethod
+    def flat(cls, features: tuple[str, ...]) -> "LogisticModel":
+        """A model that says 0.5 to everything."""
+        n = len(features)
+        return cls(features, (0.0,) * n, (1.0,) * n, (0.0,) * n, 0.0)
+
+    @classmethod
+    def from_json(cls, data: dict, expected: tuple[str, ...]) -> "LogisticModel":
+        """Read one model and check it was fitted on the expected features."""
+        model = cls(tuple(data["features"]), tuple(map(float, data["mean"])), tuple(map(float, data["scale"])),
+                    tuple(map(float, data["weights"])), float(data["bias"]))
+        if model.features != expected:
+            raise ValueError("fitted on other features than this citebot computes")
+        if not len(model.mean) == len(model.scale) == len(model.weights) == len(expected):
+            raise ValueError(f"{len(model.weights)} weights for {len(expected)} features")
+        return model
+
+
+@dataclass(frozen=True)
+class AnswerScorer:
+    """Which sentences answer, and whether to answer at all.
+
+    sentence: P(this sentence answers the question), from the sentence's features.
+    question: P(the answer citebot would give is right), from the question's best candidates.
+    answer_threshold: the question model must reach it, or citebot abstains.
+    extra_threshold: sentences after the best must reach it (sentence model) to be quoted too.
+    Both thresholds are chosen on a validation split, never on the split the weights were fitted on.
+    """
+
+    sentence: LogisticModel
+    question: LogisticModel
+    answer_threshold: float
+    extra_threshold: float
+    provenance: dict = field(default_factory=dict, compare=False)
+
+    @classmethod
     def untrained(cls) -> "AnswerScorer":
         """A scorer before calibration: every probability is 0.5 and nothing reaches its threshold."""
-        n = len(FEATURES)
-        return cls(FEATURES, (0.0,) * n, (1.0,) * n, (0.0,) * n, 0.0, 1.0, 1.0, {"untrained": True})
+        return cls(LogisticModel.flat(FEATURES), LogisticModel.flat(QUESTION_FEATURES), 1.0, 1.0,
+                   {"untrained": True})
 
     def to_json(self) -> str:
         """The scorer file's text."""
@@ -59,17 +86,13 @@ def load_scorer(path: Path = BUNDLED_SCORER) -> AnswerScorer:
     """Read a scorer file and check it was fitted on the features this citebot computes."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-        scorer = AnswerScorer(**{**data, "features": tuple(data["features"]), "mean": tuple(data["mean"]),
-                                 "scale": tuple(data["scale"]), "weights": tuple(data["weights"])})
+        return AnswerScorer(LogisticModel.from_json(data["sentence"], FEATURES),
+                            LogisticModel.from_json(data["question"], QUESTION_FEATURES),
+                            float(data["answer_threshold"]), float(data["extra_threshold"]),
+                            dict(data.get("provenance", {})))
     except FileNotFoundError:
         raise ScorerError(f"no answer scorer at {path}; fit one with `citebot calibrate` or unset "
                           "CITEBOT_ANSWER_SCORER to use the bundled one") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ScorerError(f"the answer scorer {path} cannot be read ({type(exc).__name__}: {exc}); "
+        raise ScorerError(f"the answer scorer {path} cannot be used ({type(exc).__name__}: {exc}); "
                           "fit a new one with `citebot calibrate`") from None
-    if scorer.features != FEATURES:
-        raise ScorerError(f"the answer scorer {path} was fitted on other features than this citebot computes; "
-                          "fit a new one with `citebot calibrate`")
-    if not (len(scorer.mean) == len(scorer.scale) == len(scorer.weights) == len(FEATURES)):
-        raise ScorerError(f"the answer scorer {path} has {len(scorer.weights)} weights for {len(FEATURES)} features")
-    return scorer

@@ -10,21 +10,22 @@ accuracy and abstention accuracy), so that answering well and declining well cou
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.optimize import minimize
 
 from bot.answering.compose import select
 from bot.answering.examples import ExampleMemory
-from bot.answering.features import FEATURES, Candidate, gather
-from bot.answering.scorer import AnswerScorer
+from bot.answering.features import FEATURES, QUESTION_FEATURES, Candidate, gather, question_features
+from bot.answering.scorer import AnswerScorer, LogisticModel
 from bot.evaluation import Question, contains_all, is_named_sentence
 from bot.service import KnowledgeService, clean_question
 
 PENALTIES = (0.01, 0.1, 1.0, 10.0)
 ANSWER_THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.01))
-EXTRA_SHARES = (0.3, 0.5, 0.7, 0.9, 1.01)  # further sentences must reach this share of the best one's...
+EXTRA_THRESHOLDS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.01)  # 1.01: quote the best sentence only
+FOLDS = 5  # the question model is fitted on out-of-fold sentence probabilities (stacking)
 MIN_EXAMPLES = 20
 
 
@@ -70,7 +71,8 @@ def collect(service: KnowledgeService, questions: list[Question], memory: Exampl
     for q in questions:
         result = service.retrieve(search, clean_question(q.question, service.settings.max_question_chars))
         support = memory.support(result.query_vector, leave_out=q.id if leave_one_out else None)
-        candidates = gather(search, result, config.candidate_passages, config.min_sentence_words, support)
+        candidates = gather(search, result, config.candidate_passages, config.min_sentence_words, support,
+                            composer.facts)
         matrix = np.stack([c.features for c in candidates]) if candidates else np.zeros((0, len(FEATURES)))
         out.append(Examples(q, candidates, matrix, np.array([label(q, c) for c in candidates], dtype=int)))
     return out
@@ -92,11 +94,72 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, penalty: float) -> tuple[np.ndarr
     return result.x[:d], float(result.x[d])
 
 
-def evaluate_scorer(examples: list[Examples], scorer: AnswerScorer, max_sentences: int) -> Outcome:
+def fit_model(x: np.ndarray, y: np.ndarray, penalty: float, names: tuple[str, ...]) -> LogisticModel:
+    """Standardise, fit, and package a logistic regression."""
+    mean = x.mean(axis=0)
+    std = x.std(axis=0)
+    scale = np.where(std > 1e-9, std, 1.0)
+    weights, bias = fit_logistic((x - mean) / scale, y, penalty)
+    return LogisticModel(names, tuple(map(float, mean)), tuple(map(float, scale)), tuple(map(float, weights)), bias)
+
+
+def _sentence_rows(examples: list[Examples]) -> tuple[np.ndarray, np.ndarray]:
+    """Features and labels of every labelled candidate (left-out ones dropped)."""
+    x = np.concatenate([ex.features for ex in examples if len(ex.candidates)] or [np.zeros((0, len(FEATURES)))])
+    y = np.concatenate([ex.labels for ex in examples if len(ex.candidates)] or [np.zeros(0, int)])
+    keep = y >= 0
+    return x[keep], y[keep].astype(float)
+
+
+def _fit_sentences(examples: list[Examples], penalty: float) -> LogisticModel:
+    x, y = _sentence_rows(examples)
+    if len(y) < MIN_EXAMPLES or y.sum() == 0 or y.sum() == len(y):
+        raise ValueError(f"the train split gives {len(y)} examples with {int(y.sum())} named answer sentences; "
+                         "it needs named sentences that the engine retrieves, and sentences that are not answers")
+    return fit_model(x, y, penalty, FEATURES)
+
+
+def out_of_fold(examples: list[Examples], penalty: float, folds: int = FOLDS) -> list[np.ndarray]:
+    """Each question's sentence probabilities from a model fitted without that question's fold."""
+    fold_of = [i % folds for i in range(len(examples))]
+    probabilities: list[np.ndarray] = [np.zeros(0)] * len(examples)
+    for fold in range(folds):
+        model = _fit_sentences([ex for ex, f in zip(examples, fold_of) if f != fold], penalty)
+        for i, ex in enumerate(examples):
+            if fold_of[i] == fold and len(ex.candidates):
+                probabilities[i] = model.probabilities(ex.features)
+    return probabilities
+
+
+def _quoted(ex: Examples, probabilities: np.ndarray, extra_threshold: float, max_sentences: int) -> list[Candidate]:
+    """The sentences citebot would quote if it answered (the question model aside)."""
+    always = AnswerScorer(LogisticModel.flat(FEATURES), LogisticModel.flat(QUESTION_FEATURES), 0.0, extra_threshold)
+    return select(ex.candidates, probabilities, always, max_sentences)
+
+
+def _question_rows(examples: list[Examples], probabilities: list[np.ndarray],
+                   max_sentences: int) -> tuple[np.ndarray, np.ndarray]:
+    """Question features and whether the answer (up to max_sentences best) would be right."""
+    rows, labels = [], []
+    for ex, p in zip(examples, probabilities):
+        if not len(ex.candidates):
+            continue
+        rows.append(question_features(ex.candidates, p))
+        q = ex.question
+        text = " ".join(c.text for c in _quoted(ex, p, 0.0, max_sentences))
+        labels.append(float(q.answerable and contains_all(text, q.must_contain)))
+    return np.array(rows), np.array(labels)
+
+
+def evaluate_scorer(examples: list[Examples], scorer: AnswerScorer, max_sentences: int,
+                    sentence_probabilities: list[np.ndarray] | None = None) -> Outcome:
     """Answer and abstention accuracy of a scorer on gathered examples, without searching again."""
     answered_right = declined = answerable = unanswerable = named = quoted = 0
-    for ex in examples:
-        probabilities = scorer.probabilities(ex.features) if len(ex.candidates) else np.zeros(0)
+    for i, ex in enumerate(examples):
+        if sentence_probabilities is not None:
+            probabilities = sentence_probabilities[i]
+        else:
+            probabilities = scorer.sentence.probabilities(ex.features) if len(ex.candidates) else np.zeros(0)
         chosen = select(ex.candidates, probabilities, scorer, max_sentences)
         q = ex.question
         if q.answerable:
@@ -116,48 +179,36 @@ def evaluate_scorer(examples: list[Examples], scorer: AnswerScorer, max_sentence
                    round((answer_accuracy + abstention_accuracy) / 2, 4), round(named / quoted, 4) if quoted else 0.0)
 
 
-def _scorer(mean, scale, weights, bias, answer_threshold, extra_threshold, provenance=None) -> AnswerScorer:
-    return AnswerScorer(FEATURES, tuple(float(v) for v in mean), tuple(float(v) for v in scale),
-                        tuple(float(v) for v in weights), float(bias), float(answer_threshold),
-                        float(extra_threshold), provenance or {})
-
-
 def calibrate(train: list[Examples], validation: list[Examples], max_sentences: int,
               sources: dict[str, str] | None = None) -> tuple[AnswerScorer, Outcome]:
-    """Fit weights on train for each penalty; keep the penalty and thresholds best on validation."""
-    x = np.concatenate([ex.features for ex in train if len(ex.candidates)])
-    y = np.concatenate([ex.labels for ex in train if len(ex.candidates)])
-    keep = y >= 0
-    x, y = x[keep], y[keep].astype(float)
-    if len(y) < MIN_EXAMPLES or y.sum() == 0 or y.sum() == len(y):
-        raise ValueError(f"the train split gives {len(y)} examples with {int(y.sum())} named answer sentences; "
-                         "it needs named sentences that the engine retrieves, and sentences that are not answers")
-    mean = x.mean(axis=0)
-    scale = np.where(x.std(axis=0) > 1e-9, x.std(axis=0), 1.0)
-    standardised = (x - mean) / scale
-    best: tuple[float, float, AnswerScorer, Outcome] | None = None
+    """Fit both models on train for each penalty; keep the penalties and thresholds best on validation."""
+    best: tuple[tuple[float, float], AnswerScorer, Outcome, dict] | None = None
     for penalty in PENALTIES:
-        weights, bias = fit_logistic(standardised, y, penalty)
-        for answer_threshold in ANSWER_THRESHOLDS:
-            for share in EXTRA_SHARES:
-                scorer = _scorer(mean, scale, weights, bias, answer_threshold, share * answer_threshold)
-                outcome = evaluate_scorer(validation, scorer, max_sentences)
-                key = (outcome.balanced, outcome.sentence_precision)
-                if best is None or key > (best[0], best[1]):
-                    best = (outcome.balanced, outcome.sentence_precision, scorer, outcome)
-                    chosen_penalty = penalty
+        sentence_model = _fit_sentences(train, penalty)
+        q_x, q_y = _question_rows(train, out_of_fold(train, penalty), max_sentences)
+        if q_y.sum() == 0 or q_y.sum() == len(q_y):
+            raise ValueError("the train split needs questions answered right and questions that are not")
+        val_probabilities = [sentence_model.probabilities(ex.features) if len(ex.candidates) else np.zeros(0)
+                             for ex in validation]
+        for question_penalty in PENALTIES:
+            question_model = fit_model(q_x, q_y, question_penalty, QUESTION_FEATURES)
+            for extra in EXTRA_THRESHOLDS:
+                for threshold in ANSWER_THRESHOLDS:
+                    scorer = AnswerScorer(sentence_model, question_model, threshold, extra)
+                    outcome = evaluate_scorer(validation, scorer, max_sentences, val_probabilities)
+                    key = (outcome.balanced, outcome.sentence_precision)
+                    if best is None or key > best[0]:
+                        best = (key, scorer, outcome, {"sentence_penalty": penalty,
+                                                       "question_penalty": question_penalty})
     assert best is not None
-    _, _, scorer, outcome = best
+    _, scorer, outcome, penalties = best
+    x, y = _sentence_rows(train)
     provenance = {
-        "fitted": time.strftime("%Y-%m-%d"),
-        "by": "citebot calibrate",
-        "sources": sources or {},
-        "train_examples": int(len(y)), "train_positives": int(y.sum()),
-        "penalty": chosen_penalty,
+        "fitted": time.strftime("%Y-%m-%d"), "by": "citebot calibrate", "sources": sources or {},
+        "train_questions": len(train), "validation_questions": len(validation),
+        "train_sentences": int(len(y)), "train_answer_sentences": int(y.sum()), **penalties,
         "validation": {"answer_accuracy": outcome.answer_accuracy,
                        "abstention_accuracy": outcome.abstention_accuracy,
                        "sentence_precision": outcome.sentence_precision},
     }
-    scorer = _scorer(scorer.mean, scorer.scale, scorer.weights, scorer.bias, scorer.answer_threshold,
-                     scorer.extra_threshold, provenance)
-    return scorer, outcome
+    return replace(scorer, provenance=provenance), outcome
