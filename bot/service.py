@@ -115,10 +115,10 @@ class KnowledgeService:
         self._search, self._composer = search, Composer(search, self.scorer, self.answer_config, examples)
 
     def example_questions(self) -> list[Question]:
-        """The labelled example questions answers draw on (by default the bundled corpus's train split)."""
+        """The labelled example questions answers draw on (by default the bundled corpus's train and validation)."""
         paths = self.settings.example_questions
         if paths is None:
-            paths = [BUNDLED_EXAMPLES] if self.settings.include_bundled_corpus and BUNDLED_EXAMPLES.is_file() else []
+            paths = [p for p in BUNDLED_EXAMPLES if p.is_file()] if self.settings.include_bundled_corpus else []
         return [q for path in paths for q in read_question_set(Path(path))]
 
     def searchable(self, build_if_missing: bool = True, progress: Progress | None = None) -> tuple[SearchIndex, Composer]:

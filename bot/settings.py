@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     retrieve_passages: int = Field(default=8, ge=1, le=50)
     example_questions: list[Path] | None = Field(default=None, description="Labelled question sets whose "
                                                  "answers guide answers to questions like them; unset means the "
-                                                 "bundled corpus's train split.")
+                                                 "bundled corpus's train and validation splits.")
     answer_scorer: Path | None = Field(default=None, description="A scorer file from `citebot calibrate`; "
                                        "unset means the one fitted for the bundled corpus.")
     # Above this many passages, vector search scans compressed codes and re-ranks exactly (bench/scale.py);

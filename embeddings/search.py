@@ -76,6 +76,21 @@ def reciprocal_rank_fusion(rankings: list[tuple[np.ndarray, float]], k: int) -> 
     return fused
 
 
+def _rank(value: np.integer) -> int | None:
+    return None if value < 0 else int(value)
+
+
+def fused_top(rankings: list[tuple[np.ndarray, float]], k: int, size: int, top: int) -> list[tuple[int, float]]:
+    """The `top` best (id, score) of reciprocal_rank_fusion over ids in [0, size), ties by id; vectorised."""
+    scores = np.zeros(size, dtype=np.float64)
+    for ids, weight in rankings:
+        if len(ids):
+            scores[np.asarray(ids, dtype=np.int64)] += weight / (k + np.arange(1, len(ids) + 1))
+    present = np.flatnonzero(scores)
+    order = present[np.lexsort((present, -scores[present]))][:top]
+    return [(int(i), float(scores[i])) for i in order]
+
+
 class SearchIndex:
     """A loaded index made searchable: FAISS over passage vectors and BM25 over passage words."""
 
@@ -140,10 +155,9 @@ class SearchIndex:
         top = np.argpartition(-bm25_all, min(n, len(bm25_all) - 1))[:n] if len(bm25_all) else np.array([], int)
         top = top[bm25_all[top] > 0]
         bm25_ids = top[np.argsort(-bm25_all[top], kind="stable")]
-        fused = reciprocal_rank_fusion([(dense_ids, self.config.dense_weight), (bm25_ids, self.config.bm25_weight)],
-                                       self.config.rrf_k)
+        ranked = fused_top([(dense_ids, self.config.dense_weight), (bm25_ids, self.config.bm25_weight)],
+                           self.config.rrf_k, len(self.stored.passages), k)
         dense_of = dict(zip(dense_ids.tolist(), dense_scores.tolist()))
-        ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
         hits = []
         for row, score in ranked:
             record = self.stored.passages[row]
@@ -168,18 +182,19 @@ class SearchIndex:
         top = np.argpartition(-bm25_all, min(n, len(bm25_all) - 1))[:n]
         top = top[bm25_all[top] > 0]
         bm25_ids = top[np.argsort(-bm25_all[top], kind="stable")]
-        fused = reciprocal_rank_fusion([(dense_ids, self.config.dense_weight), (bm25_ids, self.config.bm25_weight)],
-                                       self.config.rrf_k)
-        dense_rank = {int(i): r for r, i in enumerate(dense_ids.tolist())}
-        bm25_rank = {int(i): r for r, i in enumerate(bm25_ids.tolist())}
-        ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:self.config.sentences]
+        ranked = fused_top([(dense_ids, self.config.dense_weight), (bm25_ids, self.config.bm25_weight)],
+                           self.config.rrf_k, self.sentence_store.size, self.config.sentences)
+        dense_rank = np.full(self.sentence_store.size, -1, dtype=np.int64)
+        dense_rank[np.asarray(dense_ids, dtype=np.int64)] = np.arange(len(dense_ids))
+        bm25_rank = np.full(self.sentence_store.size, -1, dtype=np.int64)
+        bm25_rank[bm25_ids] = np.arange(len(bm25_ids))
         offsets = self.stored.sentence_offsets
         out = []
         for rank, (sentence, _score) in enumerate(ranked):
             row = int(self.sentence_rows[sentence])
             out.append(SentenceHit(row, sentence - int(offsets[row]), rank,
                                    float(self.stored.sentence_vectors[sentence] @ query_vector),
-                                   float(bm25_all[sentence]), dense_rank.get(sentence), bm25_rank.get(sentence)))
+                                   float(bm25_all[sentence]), _rank(dense_rank[sentence]), _rank(bm25_rank[sentence])))
         return tuple(out)
 
     def centred_cosines(self, sentence_ids: np.ndarray, query_vector: np.ndarray) -> np.ndarray:

@@ -18,8 +18,10 @@ from embeddings.search import SearchIndex
 from knowledge.corpus_loader import BUNDLED_CORPUS
 from knowledge.records import STATISTIC_KIND
 
-# The bundled corpus's train split: its test and validation splits stay out, so that they measure honestly.
-BUNDLED_EXAMPLES = BUNDLED_CORPUS / "questions" / "train.jsonl"
+# The bundled corpus's train and validation splits (the scorer is fitted on train with train as the memory,
+# and chosen on validation; once chosen, validation's questions join the memory). Test stays out: it measures.
+BUNDLED_QUESTIONS = BUNDLED_CORPUS / "questions"
+BUNDLED_EXAMPLES = (BUNDLED_QUESTIONS / "train.jsonl", BUNDLED_QUESTIONS / "validation.jsonl")
 
 
 def _collapse(text: str) -> str:

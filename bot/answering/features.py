@@ -139,6 +139,14 @@ class FactCache:
         self._sentences: dict[tuple[int, int], SentenceFacts] = {}
         self._holds: dict[tuple[int, int, Wants], bool] = {}
         self._contexts: dict[int, frozenset[str]] = {}
+        self._texts: dict[int, tuple[str, ...]] = {}
+
+    def sentences(self, hit: Hit) -> tuple[str, ...]:
+        """A passage's sentences (the record slices its text on every call)."""
+        row = hit.record.row
+        if row not in self._texts:
+            self._texts[row] = hit.record.passage.sentences
+        return self._texts[row]
 
     def sentence(self, row: int, position: int, text: str) -> SentenceFacts:
         """Tokens, names, length and shape of a sentence."""
@@ -207,7 +215,7 @@ def gather(index: SearchIndex, result: SearchResult, max_passages: int, min_word
             rows[row] = (index.hit_for_row(row, result.query_vector), None)
     wanted: list[tuple[int, int]] = []
     for row, (hit, rank) in rows.items():
-        sentences = hit.record.passage.sentences
+        sentences = facts.sentences(hit)
         positions = range(len(sentences)) if rank is not None else sorted(
             {p for (r, p) in sentence_rank if r == row} | {p for (r, p) in suggested_at if r == row})
         wanted += [(row, p) for p in positions if len(sentences[p].split()) >= min_words]
@@ -227,7 +235,7 @@ def gather(index: SearchIndex, result: SearchResult, max_passages: int, min_word
     out = []
     for i, (row, position) in enumerate(wanted):
         hit, rank = rows[row]
-        text = hit.record.passage.sentences[position]
+        text = facts.sentences(hit)[position]
         sentence = facts.sentence(row, position, text)
         context = facts.context(hit)
         s_rank = sentence_rank.get((row, position))

@@ -146,37 +146,42 @@ def _question_rows(examples: list[Examples], probabilities: list[np.ndarray],
             continue
         rows.append(question_features(ex.candidates, p))
         q = ex.question
-        text = " ".join(c.text for c in _quoted(ex, p, 0.0, max_sentences))
-        labels.append(float(q.answerable and contains_all(text, q.must_contain)))
+        quoted = _quoted(ex, p, 0.0, max_sentences)
+        # Right: it holds what a correct answer must contain, or quotes a sentence the writer named as an answer.
+        right = q.answerable and (contains_all(" ".join(c.text for c in quoted), q.must_contain)
+                                  or any(label(q, c) == 1 for c in quoted))
+        labels.append(float(right))
     return np.array(rows), np.array(labels)
 
 
-def evaluate_scorer(examples: list[Examples], scorer: AnswerScorer, max_sentences: int,
-                    sentence_probabilities: list[np.ndarray] | None = None) -> Outcome:
+def evaluate_scorer(examples: list[Examples], scorer: AnswerScorer, max_sentences: int) -> Outcome:
     """Answer and abstention accuracy of a scorer on gathered examples, without searching again."""
-    answered_right = declined = answerable = unanswerable = named = quoted = 0
-    for i, ex in enumerate(examples):
-        if sentence_probabilities is not None:
-            probabilities = sentence_probabilities[i]
-        else:
-            probabilities = scorer.sentence.probabilities(ex.features) if len(ex.candidates) else np.zeros(0)
-        chosen = select(ex.candidates, probabilities, scorer, max_sentences)
+    chosen = []
+    for ex in examples:
+        probabilities = scorer.sentence.probabilities(ex.features) if len(ex.candidates) else np.zeros(0)
+        chosen.append(select(ex.candidates, probabilities, scorer, max_sentences))
+    return _outcome(examples, chosen, np.array([bool(c) for c in chosen]))
+
+
+def _outcome(examples: list[Examples], quoted: list[list[Candidate]], answers: np.ndarray) -> Outcome:
+    """The figures when question i is answered (with quoted[i]) exactly where answers[i] is true."""
+    right = declined = answerable = unanswerable = named = count = 0
+    for ex, chosen, answered in zip(examples, quoted, answers):
         q = ex.question
+        chosen = chosen if answered else []
         if q.answerable:
             answerable += 1
-            text = " ".join(c.text for c in chosen)
-            answered_right += bool(chosen) and contains_all(text, q.must_contain)
+            right += bool(chosen) and contains_all(" ".join(c.text for c in chosen), q.must_contain)
             if chosen and q.answer_sentences:
-                quoted += len(chosen)
-                named += sum(is_named_sentence(c.text, c.hit.source.id, c.position, q.answer_sentences)
-                             for c in chosen)
+                count += len(chosen)
+                named += sum(label(q, c) == 1 for c in chosen)
         else:
             unanswerable += 1
             declined += not chosen
-    answer_accuracy = answered_right / answerable if answerable else 1.0
+    answer_accuracy = right / answerable if answerable else 1.0
     abstention_accuracy = declined / unanswerable if unanswerable else 1.0
     return Outcome(round(answer_accuracy, 4), round(abstention_accuracy, 4),
-                   round((answer_accuracy + abstention_accuracy) / 2, 4), round(named / quoted, 4) if quoted else 0.0)
+                   round((answer_accuracy + abstention_accuracy) / 2, 4), round(named / count, 4) if count else 0.0)
 
 
 def calibrate(train: list[Examples], validation: list[Examples], max_sentences: int,
@@ -190,16 +195,20 @@ def calibrate(train: list[Examples], validation: list[Examples], max_sentences: 
             raise ValueError("the train split needs questions answered right and questions that are not")
         val_probabilities = [sentence_model.probabilities(ex.features) if len(ex.candidates) else np.zeros(0)
                              for ex in validation]
+        # What each extra threshold would quote is independent of the answer threshold: work it out once.
+        quoted = {extra: [_quoted(ex, p, extra, max_sentences) if len(ex.candidates) else []
+                          for ex, p in zip(validation, val_probabilities)] for extra in EXTRA_THRESHOLDS}
         for question_penalty in PENALTIES:
             question_model = fit_model(q_x, q_y, question_penalty, QUESTION_FEATURES)
+            confidence = np.array([question_model.probabilities(question_features(ex.candidates, p)[None, :])[0]
+                                   if len(ex.candidates) else 0.0 for ex, p in zip(validation, val_probabilities)])
             for extra in EXTRA_THRESHOLDS:
                 for threshold in ANSWER_THRESHOLDS:
-                    scorer = AnswerScorer(sentence_model, question_model, threshold, extra)
-                    outcome = evaluate_scorer(validation, scorer, max_sentences, val_probabilities)
+                    outcome = _outcome(validation, quoted[extra], confidence >= threshold)
                     key = (outcome.balanced, outcome.sentence_precision)
                     if best is None or key > best[0]:
-                        best = (key, scorer, outcome, {"sentence_penalty": penalty,
-                                                       "question_penalty": question_penalty})
+                        best = (key, AnswerScorer(sentence_model, question_model, threshold, extra), outcome,
+                                {"sentence_penalty": penalty, "question_penalty": question_penalty})
     assert best is not None
     _, scorer, outcome, penalties = best
     x, y = _sentence_rows(train)
