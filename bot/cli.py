@@ -117,9 +117,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     service = _service(args, scorer=AnswerScorer.untrained())  # the scorer being fitted is not used yet
     search, _ = service.searchable(progress=_progress())
     memory = ExampleMemory.build(train, search)  # the train split is the example memory; validation is unseen
+    # Fitted both with the examples and without them, so that a corpus with no example questions is answered too.
+    fit_on = collect(service, train, memory, leave_one_out=True) + collect(service, train, None)
     try:
-        scorer, outcome = calibrate(collect(service, train, memory, leave_one_out=True),
-                                    collect(service, validation, memory),
+        scorer, outcome = calibrate(fit_on, collect(service, validation, memory),
                                     service.answer_config.max_sentences,
                                     {"train": Path(args.train).name, "validation": Path(args.validation).name})
     except ValueError as exc:

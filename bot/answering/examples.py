@@ -35,6 +35,10 @@ class Support:
     answered: dict[tuple[int, int], float]  # (passage row, position) -> cosine to the closest example it answered
     declined: float  # cosine to the closest example that no source answers
     nearest: float  # cosine to the closest example of either kind
+    available: bool = True  # False when there are no examples to compare with
+
+
+NO_SUPPORT = Support({}, 0.0, 0.0, available=False)
 
 
 class ExampleMemory:
@@ -88,7 +92,7 @@ class ExampleMemory:
     def support(self, query_vector: np.ndarray, leave_out: str | None = None) -> Support:
         """The examples' evidence for a question (leaving one example out, when fitting on the examples)."""
         if not self.questions:
-            return Support({}, 0.0, 0.0)
+            return NO_SUPPORT
         cosines = self.vectors @ query_vector
         if leave_out is not None:
             cosines = np.where([q.id == leave_out for q in self.questions], -1.0, cosines)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.answering.examples import Support
+from bot.answering.examples import NO_SUPPORT, Support
 from bot.answering.question_types import FIGURE_WANTS, Wants, asks_rather_than_tells, classify, holds
 from embeddings.search import Hit, SearchIndex, SearchResult
 from embeddings.spelling import NAME_MIN_LENGTH
@@ -53,12 +53,13 @@ FEATURES = (
     "example_declined_close",  # ... above 0.6 only
     "example_declined_same",   # ... above 0.8 only
     "example_nearest",         # cosine of the question to the closest example question of either kind
+    "examples_available",      # whether there are example questions at all (a new corpus may have none)
 )
 
 # What decides whether to answer at all: the best candidates' probabilities and what the best one lacks.
 _FROM_BEST = ("missing_names", "missing_rare_context", "unknown_terms", "unknown_share", "coverage",
               "context_coverage", "centered_cosine", "lacks_wanted", "year_missing", "example_answered",
-              "example_nearest",
+              "example_nearest", "examples_available",
               # Only the hinged parts of closeness to a declined example: far from every example says nothing.
               "example_declined_close", "example_declined_same")
 _OVER_ALL = ("coverage", "centered_cosine")  # the largest over every candidate: none close means off the topic
@@ -196,7 +197,7 @@ def gather(index: SearchIndex, result: SearchResult, max_passages: int, min_word
            support: Support | None = None, facts: FactCache | None = None) -> list[Candidate]:
     """Every sentence of the best passages, plus the best single sentences found on their own, with features."""
     view = view_question(index, result.question)
-    support = support or Support({}, 0.0, 0.0)
+    support = support or NO_SUPPORT
     facts = facts or FactCache(index)
     rows: dict[int, tuple[Hit, int | None]] = {}
     for rank, hit in enumerate(result.hits[:max_passages]):
@@ -275,6 +276,7 @@ def gather(index: SearchIndex, result: SearchResult, max_passages: int, min_word
             *_hinged(support.answered.get((row, position), 0.0)),
             *_hinged(support.declined),
             support.nearest,
+            float(support.available),
         ], dtype=np.float64)
         out.append(Candidate(hit, position, text, vectors[i], sentence.tokens, features))
     return out

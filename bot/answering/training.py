@@ -9,6 +9,7 @@ accuracy and abstention accuracy), so that answering well and declining well cou
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, replace
 
@@ -58,19 +59,20 @@ def label(question: Question, candidate: Candidate) -> int:
     return -1 if question.must_contain and contains_all(candidate.text, question.must_contain) else 0
 
 
-def collect(service: KnowledgeService, questions: list[Question], memory: ExampleMemory,
+def collect(service: KnowledgeService, questions: list[Question], memory: ExampleMemory | None,
             leave_one_out: bool = False) -> list[Examples]:
     """Gather candidates and labels for every question, as the answer path would see them.
 
     With leave_one_out, each question is answered with the example memory minus itself (the train split
-    is both the memory and what the weights are fitted on).
+    is both the memory and what the weights are fitted on). With no memory, as on a corpus without examples.
     """
     search, composer = service.searchable()
     config = composer.config
     out = []
     for q in questions:
         result = service.retrieve(search, clean_question(q.question, service.settings.max_question_chars))
-        support = memory.support(result.query_vector, leave_out=q.id if leave_one_out else None)
+        support = (memory.support(result.query_vector, leave_out=q.id if leave_one_out else None)
+                   if memory is not None else None)
         candidates = gather(search, result, config.candidate_passages, config.min_sentence_words, support,
                             composer.facts)
         matrix = np.stack([c.features for c in candidates]) if candidates else np.zeros((0, len(FEATURES)))
@@ -121,7 +123,8 @@ def _fit_sentences(examples: list[Examples], penalty: float) -> LogisticModel:
 
 def out_of_fold(examples: list[Examples], penalty: float, folds: int = FOLDS) -> list[np.ndarray]:
     """Each question's sentence probabilities from a model fitted without that question's fold."""
-    fold_of = [i % folds for i in range(len(examples))]
+    # Folds by question id: a question gathered twice (with and without examples) stays in one fold.
+    fold_of = [int(hashlib.sha256(ex.question.id.encode()).hexdigest(), 16) % folds for ex in examples]
     probabilities: list[np.ndarray] = [np.zeros(0)] * len(examples)
     for fold in range(folds):
         model = _fit_sentences([ex for ex, f in zip(examples, fold_of) if f != fold], penalty)
@@ -214,7 +217,7 @@ def calibrate(train: list[Examples], validation: list[Examples], max_sentences: 
     x, y = _sentence_rows(train)
     provenance = {
         "fitted": time.strftime("%Y-%m-%d"), "by": "citebot calibrate", "sources": sources or {},
-        "train_questions": len(train), "validation_questions": len(validation),
+        "train_questions": len({ex.question.id for ex in train}), "validation_questions": len(validation),
         "train_sentences": int(len(y)), "train_answer_sentences": int(y.sum()), **penalties,
         "validation": {"answer_accuracy": outcome.answer_accuracy,
                        "abstention_accuracy": outcome.abstention_accuracy,

@@ -31,8 +31,9 @@ async def test_ask_defers_then_follows_up_with_a_cited_embed(bot, fake):
     assert re.search(r"local jails have no legal obligation to honor it\. \[1\]", embed["description"])
     [field] = embed["fields"]
     assert field["name"] == "Sources"
-    assert field["value"] == ("**[1]** What an ICE detainer is (our summary)\n"
-                              "Example Legal Aid · September 2013 · our summary\nhttps://example.org/detainers")
+    # Source [1] first, as title, publisher · date · kind, and link; any further source after it.
+    assert field["value"].startswith("**[1]** What an ICE detainer is (our summary)\n"
+                                     "Example Legal Aid · September 2013 · our summary\nhttps://example.org/detainers")
     question_id = int(vote_ids(body)[0].split(":")[2])
     assert vote_ids(body) == [f"citebot:vote:{question_id}:1", f"citebot:vote:{question_id}:0"]
     message = fake.messages[fake.interactions[inter["id"]].original_message_id]
