@@ -28,7 +28,7 @@ class SearchConfig:
     rrf_k: int = 60
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
-    sentences: int = 40  # best single sentences returned beside the passages (sentence-level retrieval)
+    sentences: int = 30  # best single sentences returned beside the passages (sentence-level retrieval)
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ class SearchResult:
     hits: tuple[Hit, ...]
     sentence_hits: tuple[SentenceHit, ...] = ()
     visible: np.ndarray | None = None  # the passages this search could return (scope, statistics); None: all
+    sentence_bm25: np.ndarray | None = None  # BM25 score of every sentence (0 where hidden)
 
 
 def reciprocal_rank_fusion(rankings: list[tuple[np.ndarray, float]], k: int) -> dict[int, float]:
@@ -165,20 +166,21 @@ class SearchIndex:
             if dense is None:  # found by BM25 only: its cosine is still useful downstream
                 dense = float(self.stored.vectors[row] @ query_vector)
             hits.append(Hit(record, self.stored.sources[record.source_key], score, dense, float(bm25_all[row])))
+        allowed_sentences = None if allowed is None else allowed[self.sentence_rows]
+        sentence_bm25 = self.sentence_bm25.scores(tokens)
+        if allowed_sentences is not None:
+            sentence_bm25 = np.where(allowed_sentences, sentence_bm25, 0.0)
         return SearchResult(question, query_vector, tokens, tuple(hits),
-                            self._search_sentences(query_vector, tokens, allowed), allowed)
+                            self._search_sentences(query_vector, sentence_bm25, allowed_sentences), allowed,
+                            sentence_bm25)
 
-    def _search_sentences(self, query_vector: np.ndarray, tokens: tuple[str, ...],
-                          allowed: np.ndarray | None) -> tuple[SentenceHit, ...]:
+    def _search_sentences(self, query_vector: np.ndarray, bm25_all: np.ndarray,
+                          allowed_sentences: np.ndarray | None) -> tuple[SentenceHit, ...]:
         """The best single sentences, by RRF of sentence cosine and sentence BM25."""
         if self.sentence_store.size == 0 or self.config.sentences == 0:
             return ()
-        allowed_sentences = None if allowed is None else allowed[self.sentence_rows]
         n = self.config.candidates
         dense_scores, dense_ids = self.sentence_store.search(query_vector, n, allowed_sentences)
-        bm25_all = self.sentence_bm25.scores(tokens)
-        if allowed_sentences is not None:
-            bm25_all = np.where(allowed_sentences, bm25_all, 0.0)
         top = np.argpartition(-bm25_all, min(n, len(bm25_all) - 1))[:n]
         top = top[bm25_all[top] > 0]
         bm25_ids = top[np.argsort(-bm25_all[top], kind="stable")]

@@ -30,15 +30,29 @@ def _collapse(text: str) -> str:
 
 @dataclass(frozen=True)
 class Support:
-    """What the examples say about one question: per sentence key, the closest example it answered."""
+    """What the examples say about one question: per answer sentence, the closest example it answered."""
 
-    answered: dict[tuple[int, int], float]  # (passage row, position) -> cosine to the closest example it answered
+    key_index: dict[tuple[int, int], int]  # (passage row, position) of an answer sentence -> index into best
+    best: np.ndarray  # cosine of the question to the closest example each answer sentence answered
     declined: float  # cosine to the closest example that no source answers
     nearest: float  # cosine to the closest example of either kind
     available: bool = True  # False when there are no examples to compare with
 
+    def answered(self, row: int, position: int) -> float:
+        """Cosine to the closest example this sentence answered (0 when it answered none)."""
+        i = self.key_index.get((row, position))
+        return 0.0 if i is None else max(float(self.best[i]), 0.0)
 
-NO_SUPPORT = Support({}, 0.0, 0.0, available=False)
+    def closest_answers(self, count: int, min_cosine: float) -> list[tuple[int, int]]:
+        """The answer sentences of the closest examples, at most count, each at least min_cosine close."""
+        if not len(self.best):
+            return []
+        top = np.argsort(-self.best, kind="stable")[:count]
+        keys = list(self.key_index)
+        return [keys[i] for i in top if self.best[i] >= min_cosine]
+
+
+NO_SUPPORT = Support({}, np.zeros(0), 0.0, 0.0, available=False)
 
 
 class ExampleMemory:
@@ -58,6 +72,16 @@ class ExampleMemory:
             for position, sentence in enumerate(record.passage.sentences):
                 sentences.setdefault(_collapse(sentence), []).append((record.row, position, source.id))
         self.answers = [self._locate(q, sentences, statistic_rows) for q in questions]
+        # Every (example, answer sentence) pair as arrays, so that support() is a few vector operations.
+        self.key_index: dict[tuple[int, int], int] = {}
+        pair_examples, pair_keys = [], []
+        for i, answers in enumerate(self.answers):
+            for key in sorted(answers):
+                pair_examples.append(i)
+                pair_keys.append(self.key_index.setdefault(key, len(self.key_index)))
+        self.pair_examples = np.array(pair_examples, dtype=np.int64)
+        self.pair_keys = np.array(pair_keys, dtype=np.int64)
+        self.ids = np.array([q.id for q in questions], dtype=object)
 
     @classmethod
     def build(cls, questions: Sequence[Question], search: SearchIndex) -> "ExampleMemory":
@@ -93,13 +117,11 @@ class ExampleMemory:
         """The examples' evidence for a question (leaving one example out, when fitting on the examples)."""
         if not self.questions:
             return NO_SUPPORT
-        cosines = self.vectors @ query_vector
+        cosines = (self.vectors @ query_vector).astype(np.float64)
         if leave_out is not None:
-            cosines = np.where([q.id == leave_out for q in self.questions], -1.0, cosines)
-        answered: dict[tuple[int, int], float] = {}
-        for i in np.flatnonzero(self.answerable):
-            for key in self.answers[i]:
-                if cosines[i] > answered.get(key, -1.0):
-                    answered[key] = float(cosines[i])
+            cosines[self.ids == leave_out] = -1.0
+        best = np.full(len(self.key_index), -1.0)
+        np.maximum.at(best, self.pair_keys, cosines[self.pair_examples])
         unanswerable = cosines[~self.answerable]
-        return Support(answered, float(unanswerable.max()) if len(unanswerable) else 0.0, float(cosines.max()))
+        return Support(self.key_index, best, float(unanswerable.max()) if len(unanswerable) else 0.0,
+                       float(cosines.max()))

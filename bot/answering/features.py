@@ -112,13 +112,17 @@ class QuestionView:
     years: frozenset[str]
     definition: bool
     terms: frozenset[str]
+    forms: dict[str, frozenset[str]]  # each question word and the words that report the same thing
 
 
-def coverage(weights: dict[str, float], tokens: frozenset[str] | set[str]) -> float:
+def coverage(weights: dict[str, float], tokens: frozenset[str] | set[str],
+             forms: dict[str, frozenset[str]] | None = None) -> float:
     """Share of the question's word weight present in tokens (a related word counts too)."""
     total = sum(weights.values())
-    found = sum(w for t, w in weights.items() if t in tokens or not accepted_forms(t).isdisjoint(tokens))
-    return found / total if total else 0.0
+    if not total:
+        return 0.0
+    forms = forms or {t: accepted_forms(t) for t in weights}
+    return sum(w for t, w in weights.items() if not forms[t].isdisjoint(tokens)) / total
 
 
 @dataclass(frozen=True)
@@ -190,7 +194,8 @@ def view_question(index: SearchIndex, question: str) -> QuestionView:
     rare = {t: w for t, w in known.items() if (bm25.share_of_documents(t) or 0.0) <= RARE_SHARE}
     names = frozenset(index.spelling.correct(t, NAME_MIN_LENGTH) for t in names_and_numbers(question))
     return QuestionView(classify(question), weights, unknown, rare, names, frozenset(_YEAR.findall(question)),
-                        bool(_DEFINITION_QUESTION.search(question)), frozenset(terms))
+                        bool(_DEFINITION_QUESTION.search(question)), frozenset(terms),
+                        {t: accepted_forms(t) for t in weights})
 
 
 def gather(index: SearchIndex, result: SearchResult, max_passages: int, min_words: int,
@@ -208,8 +213,7 @@ def gather(index: SearchIndex, result: SearchResult, max_passages: int, min_word
         if s.row not in rows:
             rows[s.row] = (index.hit_for_row(s.row, result.query_vector), None)
     # Sentences that answered the examples closest to this question are candidates even if not retrieved.
-    suggested = sorted(support.answered.items(), key=lambda item: -item[1])[:EXAMPLE_CANDIDATES]
-    suggested_at = {key for key, cosine in suggested if cosine >= EXAMPLE_CANDIDATE_COSINE}
+    suggested_at = set(support.closest_answers(EXAMPLE_CANDIDATES, EXAMPLE_CANDIDATE_COSINE))
     for row, _ in suggested_at:
         # Suggested sentences obey the search's visibility (scope, statistics) like retrieved ones.
         if row not in rows and (result.visible is None or result.visible[row]):
@@ -227,18 +231,32 @@ def gather(index: SearchIndex, result: SearchResult, max_passages: int, min_word
     vectors = index.stored.sentence_vectors[sentence_ids]
     cosines = vectors @ result.query_vector
     centred = index.centred_cosines(sentence_ids, result.query_vector)
-    bm25_values = index.sentence_bm25.scores(result.query_tokens)[sentence_ids]
+    all_bm25 = result.sentence_bm25 if result.sentence_bm25 is not None else index.sentence_bm25.scores(
+        result.query_tokens)
+    bm25_values = all_bm25[sentence_ids]
     best_bm25 = float(bm25_values.max())
     best_cosine = float(cosines.max())
     wants_specific = view.wants is not Wants.ANYTHING
     figure = view.wants in FIGURE_WANTS
     generic = not (view.rare or view.names)
+    # What depends only on the question, or only on the passage, is worked out once.
+    question_part = [float(len(view.unknown)), len(view.unknown) / max(len(view.weights), 1)]
+    shared = [*_hinged(support.declined), support.nearest, float(support.available)]
+    passage_parts: dict[int, list[float]] = {}
     out = []
     for i, (row, position) in enumerate(wanted):
         hit, rank = rows[row]
         text = facts.sentences(hit)[position]
         sentence = facts.sentence(row, position, text)
-        context = facts.context(hit)
+        if row not in passage_parts:
+            context = facts.context(hit)
+            passage_parts[row] = [
+                coverage(view.weights, context, view.forms),
+                float(sum(1 for n in view.names if n not in context)),
+                float(sum(1 for t in view.rare if view.forms[t].isdisjoint(context))),
+                float(any(y not in context for y in view.years)),
+            ]
+        context_coverage, missing_names, missing_rare, year_missing = passage_parts[row]
         s_rank = sentence_rank.get((row, position))
         is_statistic = hit.source.kind == STATISTIC_KIND
         holds_wanted = wants_specific and facts.holds(row, position, text, view.wants)
@@ -251,13 +269,12 @@ def gather(index: SearchIndex, result: SearchResult, max_passages: int, min_word
             0.0 if rank is None else 1.0 / (1 + rank),
             0.0 if s_rank is None else 1.0 / (1 + s_rank),
             float(bm25_values[i]) / best_bm25 if best_bm25 > 0 else 0.0,
-            coverage(view.weights, sentence.tokens),
-            coverage(view.weights, context),
-            coverage(view.rare, sentence.tokens) if view.rare else 0.0,
-            float(len(view.unknown)),
-            len(view.unknown) / max(len(view.weights), 1),
-            float(sum(1 for n in view.names if n not in context)),
-            float(sum(1 for t in view.rare if t not in context and accepted_forms(t).isdisjoint(context))),
+            coverage(view.weights, sentence.tokens, view.forms),
+            context_coverage,
+            coverage(view.rare, sentence.tokens, view.forms) if view.rare else 0.0,
+            *question_part,
+            missing_names,
+            missing_rare,
             float(wants_specific),
             float(holds_wanted),
             float(wants_specific and not holds_wanted),
@@ -269,14 +286,12 @@ def gather(index: SearchIndex, result: SearchResult, max_passages: int, min_word
             float(position == 0),
             float(view.definition),
             float(view.definition and sentence.defines),
-            float(any(y not in context for y in view.years)),
+            year_missing,
             float(generic),
             specifics,
             specifics if generic else 0.0,
-            *_hinged(support.answered.get((row, position), 0.0)),
-            *_hinged(support.declined),
-            support.nearest,
-            float(support.available),
+            *_hinged(support.answered(row, position)),
+            *shared,
         ], dtype=np.float64)
         out.append(Candidate(hit, position, text, vectors[i], sentence.tokens, features))
     return out

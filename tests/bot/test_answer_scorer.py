@@ -83,10 +83,10 @@ def test_a_paraphrase_of_an_example_question_supports_its_answer_sentence(bundle
     example = examples[located[0]]
     vector = bundled_service.encoder.encode_queries([example.question])[0]
     support = memory.support(vector)
-    assert max(support.answered.values()) > 0.99  # the example itself
-    assert set(memory.answers[located[0]]) <= set(support.answered)
+    assert all(support.answered(*key) > 0.99 for key in memory.answers[located[0]])  # the example itself
+    assert set(memory.answers[located[0]]) <= set(support.closest_answers(10, 0.99))
     left_out = memory.support(vector, leave_out=example.id)
-    assert all(left_out.answered.get(k, 0.0) < 0.99 for k in memory.answers[located[0]])
+    assert all(left_out.answered(*key) < 0.99 for key in memory.answers[located[0]])
 
 
 def test_named_sentences_match_whatever_the_spacing_and_statistics_by_row():
