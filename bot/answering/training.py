@@ -1,11 +1,13 @@
-"""`citebot calibrate`: fit the answer scorer on a train split and choose its thresholds on a validation split.
+"""`citebot calibrate`: fit the answer scorer on a train split and choose its settings on a validation split.
 
 A question set names, for each answerable question, the corpus sentences that answer it. Every candidate
-sentence the engine gathers for a question becomes one example: named sentences are positives, the rest
-negatives; an unnamed sentence that still holds everything a correct answer must contain is left out (it is
-neither clearly right nor clearly wrong). The weights are a logistic regression with an L2 penalty; the
-penalty and both thresholds are chosen on the validation split by balanced accuracy (the mean of answer
-accuracy and abstention accuracy), so that answering well and declining well count the same.
+sentence the engine gathers for a question becomes one example for the sentence model: named sentences are
+positives, the rest negatives; an unnamed sentence that still holds everything a correct answer must contain
+is left out (neither clearly right nor clearly wrong). The question model learns whether the answer built
+from the best sentences would be right, from sentence probabilities made out of fold (stacking), so that it
+sees the sentence model as it behaves on questions it was not fitted on. Both are L2-penalised logistic
+regressions; both penalties and both thresholds are chosen on the validation split by balanced accuracy (the
+mean of answer accuracy and abstention accuracy), so that answering well and declining well count the same.
 """
 from __future__ import annotations
 
