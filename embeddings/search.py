@@ -44,15 +44,13 @@ class Hit:
 
 @dataclass(frozen=True)
 class SentenceHit:
-    """One retrieved sentence: where it is (passage row, position in it) and its ranks in both lists."""
+    """One retrieved sentence: where it is (passage row, position in it), its fused rank and both scores."""
 
     row: int
     position: int
     rank: int  # in the fused sentence ranking, from 0
     dense: float
     bm25: float
-    dense_rank: int | None
-    bm25_rank: int | None
 
 
 @dataclass(frozen=True)
@@ -70,19 +68,12 @@ class SearchResult:
 
 def reciprocal_rank_fusion(rankings: list[tuple[np.ndarray, float]], k: int) -> dict[int, float]:
     """Sum of weight / (k + rank) over the rankings each id appears in (ranks start at 1)."""
-    fused: dict[int, float] = {}
-    for ids, weight in rankings:
-        for rank, item in enumerate(ids, start=1):
-            fused[int(item)] = fused.get(int(item), 0.0) + weight / (k + rank)
-    return fused
-
-
-def _rank(value: np.integer) -> int | None:
-    return None if value < 0 else int(value)
+    size = max((int(np.max(ids)) + 1 for ids, _ in rankings if len(ids)), default=0)
+    return dict(fused_top(rankings, k, size, size))
 
 
 def fused_top(rankings: list[tuple[np.ndarray, float]], k: int, size: int, top: int) -> list[tuple[int, float]]:
-    """The `top` best (id, score) of reciprocal_rank_fusion over ids in [0, size), ties by id; vectorised."""
+    """The `top` best (id, score) by reciprocal rank fusion of rankings of ids in [0, size); ties by id."""
     scores = np.zeros(size, dtype=np.float64)
     for ids, weight in rankings:
         if len(ids):
@@ -90,6 +81,15 @@ def fused_top(rankings: list[tuple[np.ndarray, float]], k: int, size: int, top: 
     present = np.flatnonzero(scores)
     order = present[np.lexsort((present, -scores[present]))][:top]
     return [(int(i), float(scores[i])) for i in order]
+
+
+def bm25_ranking(scores: np.ndarray, n: int) -> np.ndarray:
+    """Ids of the n best-scoring documents that match at all, best first (ties in id order)."""
+    if not len(scores):
+        return np.array([], dtype=np.int64)
+    top = np.argpartition(-scores, min(n, len(scores) - 1))[:n]
+    top = top[scores[top] > 0]
+    return top[np.argsort(-scores[top], kind="stable")]
 
 
 class SearchIndex:
@@ -153,9 +153,7 @@ class SearchIndex:
         bm25_all = self.bm25.scores(tokens)
         if allowed is not None:
             bm25_all = np.where(allowed, bm25_all, 0.0)
-        top = np.argpartition(-bm25_all, min(n, len(bm25_all) - 1))[:n] if len(bm25_all) else np.array([], int)
-        top = top[bm25_all[top] > 0]
-        bm25_ids = top[np.argsort(-bm25_all[top], kind="stable")]
+        bm25_ids = bm25_ranking(bm25_all, n)
         ranked = fused_top([(dense_ids, self.config.dense_weight), (bm25_ids, self.config.bm25_weight)],
                            self.config.rrf_k, len(self.stored.passages), k)
         dense_of = dict(zip(dense_ids.tolist(), dense_scores.tolist()))
@@ -180,23 +178,17 @@ class SearchIndex:
         if self.sentence_store.size == 0 or self.config.sentences == 0:
             return ()
         n = self.config.candidates
-        dense_scores, dense_ids = self.sentence_store.search(query_vector, n, allowed_sentences)
-        top = np.argpartition(-bm25_all, min(n, len(bm25_all) - 1))[:n]
-        top = top[bm25_all[top] > 0]
-        bm25_ids = top[np.argsort(-bm25_all[top], kind="stable")]
+        _, dense_ids = self.sentence_store.search(query_vector, n, allowed_sentences)
+        bm25_ids = bm25_ranking(bm25_all, n)
         ranked = fused_top([(dense_ids, self.config.dense_weight), (bm25_ids, self.config.bm25_weight)],
                            self.config.rrf_k, self.sentence_store.size, self.config.sentences)
-        dense_rank = np.full(self.sentence_store.size, -1, dtype=np.int64)
-        dense_rank[np.asarray(dense_ids, dtype=np.int64)] = np.arange(len(dense_ids))
-        bm25_rank = np.full(self.sentence_store.size, -1, dtype=np.int64)
-        bm25_rank[bm25_ids] = np.arange(len(bm25_ids))
         offsets = self.stored.sentence_offsets
         out = []
         for rank, (sentence, _score) in enumerate(ranked):
             row = int(self.sentence_rows[sentence])
             out.append(SentenceHit(row, sentence - int(offsets[row]), rank,
                                    float(self.stored.sentence_vectors[sentence] @ query_vector),
-                                   float(bm25_all[sentence]), _rank(dense_rank[sentence]), _rank(bm25_rank[sentence])))
+                                   float(bm25_all[sentence])))
         return tuple(out)
 
     def centred_cosines(self, sentence_ids: np.ndarray, query_vector: np.ndarray) -> np.ndarray:
@@ -212,8 +204,3 @@ class SearchIndex:
         record = self.stored.passages[row]
         return Hit(record, self.stored.sources[record.source_key], 0.0, float(self.stored.vectors[row] @ query_vector),
                    0.0)
-
-    def sentence_vectors(self, row: int) -> np.ndarray:
-        """Vectors of the sentences of passage `row`."""
-        offsets = self.stored.sentence_offsets
-        return self.stored.sentence_vectors[offsets[row]:offsets[row + 1]]

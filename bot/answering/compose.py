@@ -38,10 +38,18 @@ def select(candidates: list[Candidate], probabilities: np.ndarray, scorer: Answe
     """The sentences to quote, best first; empty when the question model is below the answer threshold."""
     if not candidates or answer_probability(candidates, probabilities, scorer) < scorer.answer_threshold:
         return []
+    return best_sentences(candidates, probabilities, scorer.extra_threshold, max_sentences, duplicate_similarity)
+
+
+def best_sentences(candidates: list[Candidate], probabilities: np.ndarray, extra_threshold: float,
+                   max_sentences: int, duplicate_similarity: float = 0.97) -> list[Candidate]:
+    """The best sentence, then the next ones reaching extra_threshold, leaving out near-duplicates."""
+    if not candidates:
+        return []
     order = np.argsort(-probabilities, kind="stable")
     chosen = [candidates[order[0]]]
     for i in order[1:]:
-        if len(chosen) >= max_sentences or probabilities[i] < scorer.extra_threshold:
+        if len(chosen) >= max_sentences or probabilities[i] < extra_threshold:
             break
         if not any(duplicates(candidates[i], c, duplicate_similarity) for c in chosen):
             chosen.append(candidates[i])

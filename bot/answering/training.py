@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.optimize import minimize
 
-from bot.answering.compose import select
+from bot.answering.compose import best_sentences, select
 from bot.answering.examples import ExampleMemory
 from bot.answering.features import FEATURES, QUESTION_FEATURES, Candidate, gather, question_features
 from bot.answering.scorer import AnswerScorer, LogisticModel
@@ -138,8 +138,7 @@ def out_of_fold(examples: list[Examples], penalty: float, folds: int = FOLDS) ->
 
 def _quoted(ex: Examples, probabilities: np.ndarray, extra_threshold: float, max_sentences: int) -> list[Candidate]:
     """The sentences citebot would quote if it answered (the question model aside)."""
-    always = AnswerScorer(LogisticModel.flat(FEATURES), LogisticModel.flat(QUESTION_FEATURES), 0.0, extra_threshold)
-    return select(ex.candidates, probabilities, always, max_sentences)
+    return best_sentences(ex.candidates, probabilities, extra_threshold, max_sentences)
 
 
 def _question_rows(examples: list[Examples], probabilities: list[np.ndarray],
