@@ -26,29 +26,30 @@ class Question:
     answer_sentences: tuple[str, ...] = ()  # corpus sentences that answer it ("stat:<row id>" for a statistics row)
 
 
-def _collapse(text: str) -> str:
+def collapse(text: str) -> str:
+    """Lowercase with runs of whitespace as one space: how answers and sentences are compared."""
     return " ".join(text.lower().split())
 
 
 def contains_all(text: str, must_contain: tuple) -> bool:
     """Every element appears in text (an element that is a list needs any one of its alternatives)."""
-    haystack = _collapse(text)
+    haystack = collapse(text)
     for element in must_contain:
         options = element if isinstance(element, (list, tuple)) else (element,)
-        if not any(_collapse(str(option)) in haystack for option in options):
+        if not any(collapse(str(option)) in haystack for option in options):
             return False
     return True
 
 
 def is_named_sentence(sentence: str, source_id: str, position: int, named: tuple[str, ...]) -> bool:
     """True when a quoted sentence is one a question set names as an answer (whitespace and case aside)."""
-    text = _collapse(sentence)
+    text = collapse(sentence)
     for item in named:
         if item.startswith("stat:"):
             if item[5:] == source_id and position == 0:  # a statistics row's figure, not its note
                 return True
             continue
-        wanted = _collapse(item)
+        wanted = collapse(item)
         shorter, longer = sorted((text, wanted), key=len)
         # The corpus splitter and a writer may cut a sentence differently; most of it must be shared.
         if shorter and shorter in longer and len(shorter) >= 0.6 * len(longer):

@@ -110,7 +110,7 @@ class KnowledgeService:
     def _install(self, stored) -> None:
         vector_config = VectorStoreConfig(approximate_above=self.settings.approximate_search_above)
         search = SearchIndex(stored, self.encoder, vector_config=vector_config)
-        examples = ExampleMemory.build(self.example_questions(), search)
+        examples = ExampleMemory.build(self.example_questions(), search, self.settings.cache_home)
         # One assignment swaps both: a question in flight keeps the objects it already holds.
         self._search, self._composer = search, Composer(search, self.scorer, self.answer_config, examples)
 

@@ -53,6 +53,11 @@ class Settings(BaseSettings):
         return self.home / "sources"
 
     @property
+    def cache_home(self) -> Path:
+        """Folder of derived files that can be rebuilt at any time (the example questions' vectors)."""
+        return self.home / "cache"
+
+    @property
     def activity_db(self) -> Path:
         """SQLite file of questions, votes, settings and the audit log."""
         return self.home / "activity.sqlite"

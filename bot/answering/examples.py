@@ -7,12 +7,16 @@ are two features of the answer scorer, weighed by what the train split shows, no
 """
 from __future__ import annotations
 
+import hashlib
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from bot.evaluation import Question, is_named_sentence
+from bot.evaluation import Question, collapse, is_named_sentence
+from embeddings.atomic import write_bytes_atomic
 from embeddings.index_store import StoredIndex
 from embeddings.search import SearchIndex
 from knowledge.corpus_loader import BUNDLED_CORPUS
@@ -24,8 +28,26 @@ BUNDLED_QUESTIONS = BUNDLED_CORPUS / "questions"
 BUNDLED_EXAMPLES = (BUNDLED_QUESTIONS / "train.jsonl", BUNDLED_QUESTIONS / "validation.jsonl")
 
 
-def _collapse(text: str) -> str:
-    return " ".join(text.lower().split())
+def _encoded(texts: list[str], search: SearchIndex, cache: Path | None) -> np.ndarray:
+    """Question vectors, read from the cache when the same model encoded the same texts before."""
+    # Encoding some hundreds of questions takes seconds: without the cache, every `citebot ask` and every
+    # index switch would pay it again.
+    key = hashlib.sha256("\0".join([search.encoder.model_name, *texts]).encode()).hexdigest()[:24]
+    path = cache / f"example-questions-{key}.npy" if cache is not None else None
+    if path is not None and path.is_file():
+        try:
+            vectors = np.load(path, allow_pickle=False)
+            if vectors.shape[0] == len(texts):
+                return vectors
+        except (OSError, ValueError):
+            pass  # unreadable: encoded again and written anew below
+    vectors = search.encoder.encode_queries(texts)
+    if path is not None:
+        buffer = io.BytesIO()
+        np.save(buffer, vectors)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(path, buffer.getvalue())
+    return vectors
 
 
 @dataclass(frozen=True)
@@ -70,7 +92,7 @@ class ExampleMemory:
                 statistic_rows[source.id] = record.row
                 continue
             for position, sentence in enumerate(record.passage.sentences):
-                sentences.setdefault(_collapse(sentence), []).append((record.row, position, source.id))
+                sentences.setdefault(collapse(sentence), []).append((record.row, position, source.id))
         self.answers = [self._locate(q, sentences, statistic_rows) for q in questions]
         # Every (example, answer sentence) pair as arrays, so that support() is a few vector operations.
         self.key_index: dict[tuple[int, int], int] = {}
@@ -84,11 +106,13 @@ class ExampleMemory:
         self.ids = np.array([q.id for q in questions], dtype=object)
 
     @classmethod
-    def build(cls, questions: Sequence[Question], search: SearchIndex) -> "ExampleMemory":
-        """Encode the examples' questions with the index's encoder."""
+    def build(cls, questions: Sequence[Question], search: SearchIndex,
+              cache: Path | None = None) -> "ExampleMemory":
+        """Encode the examples' questions with the index's encoder (kept under `cache`, when given)."""
         texts = [q.question for q in questions]
-        vectors = search.encoder.encode_queries(texts) if texts else np.zeros((0, 1), np.float32)
-        return cls(questions, vectors, search.stored)
+        if not texts:
+            return cls(questions, np.zeros((0, 1), np.float32), search.stored)
+        return cls(questions, _encoded(texts, search, cache), search.stored)
 
     @staticmethod
     def _locate(question: Question, sentences: dict[str, list[tuple[int, int, str]]],
@@ -102,7 +126,7 @@ class ExampleMemory:
                 if named[5:] in statistic_rows:
                     found.add((statistic_rows[named[5:]], 0))
                 continue
-            exact = sentences.get(_collapse(named))
+            exact = sentences.get(collapse(named))
             if exact:
                 found.update((row, position) for row, position, _ in exact)
                 continue

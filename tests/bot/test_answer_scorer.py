@@ -163,3 +163,23 @@ def test_question_sets_are_split_once_by_id(tmp_path: Path):
     answerable = sum(q.answerable for s in ("train", "validation", "test")
                      for q in read_question_set(QUESTIONS / f"{s}.jsonl"))
     assert answerable >= 200 and len(written) - answerable >= 50
+
+
+def test_example_question_vectors_are_cached_by_model_and_text(bundled_service, tmp_path: Path):
+    """Encoding the examples takes seconds; a second load (the next `citebot ask`) reads them back."""
+    search, _ = bundled_service.searchable()
+    examples = read_question_set(BUNDLED_EXAMPLES[0])[:20]
+    first = ExampleMemory.build(examples, search, tmp_path)
+    [cached] = list(tmp_path.glob("example-questions-*.npy"))
+    calls = []
+    real = search.encoder.encode_queries
+    search.encoder.encode_queries = lambda texts: calls.append(len(texts)) or real(texts)
+    try:
+        again = ExampleMemory.build(examples, search, tmp_path)
+        assert calls == [] and (again.vectors == first.vectors).all()
+        ExampleMemory.build(examples[:10], search, tmp_path)  # other texts: encoded, cached beside
+        assert calls == [10] and len(list(tmp_path.glob("example-questions-*.npy"))) == 2
+        cached.write_bytes(b"garbage")
+        assert (ExampleMemory.build(examples, search, tmp_path).vectors == first.vectors).all()
+    finally:
+        search.encoder.encode_queries = real
