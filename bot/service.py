@@ -18,7 +18,7 @@ from bot.answering.scorer import BUNDLED_SCORER, AnswerScorer, load_scorer
 from bot.answering.models import Answer
 from bot.answering.question_types import FIGURE_WANTS, classify
 from bot.errors import IndexUnavailable, QuestionError, SourceRejected
-from bot.settings import Settings
+from bot.settings import Settings, build_encoder
 from embeddings.atomic import write_bytes_atomic, write_text_atomic
 from embeddings.encoder import Encoder
 from embeddings.index_store import BuildReport, IndexDamagedError, IndexMissingError, IndexStore
@@ -64,10 +64,10 @@ class KnowledgeService:
     """Owns the encoder, the index on disk and the searchable index in memory."""
 
     def __init__(self, settings: Settings, answer_config: AnswerConfig | None = None,
-                 scorer: AnswerScorer | None = None) -> None:
+                 scorer: AnswerScorer | None = None, encoder: Encoder | None = None) -> None:
         self.settings = settings
         self.scorer = scorer or load_scorer(settings.answer_scorer or BUNDLED_SCORER)
-        self.encoder = Encoder(settings.model)
+        self.encoder = encoder or build_encoder(settings)
         self.store = IndexStore(settings.home)
         self.activity = ActivityLog(settings.activity_db)
         self.answer_config = answer_config or AnswerConfig(max_sentences=settings.max_answer_sentences)
@@ -131,10 +131,10 @@ class KnowledgeService:
         with self._load_lock:
             if self._search is None:
                 try:
-                    self._install(self.store.load())
-                except IndexMissingError:
+                    self._install(self.store.load(model=self.encoder.identity))
+                except IndexMissingError as exc:
                     if not build_if_missing:
-                        raise IndexUnavailable("No index has been built yet. Run `citebot index`.") from None
+                        raise IndexUnavailable(f"No usable index: {exc}.") from None
                     log.info("no index yet under %s: building it from the sources", self.settings.home)
                     self.build_index(progress=progress)
                 except IndexDamagedError as exc:
@@ -176,7 +176,7 @@ class KnowledgeService:
             except (IndexMissingError, IndexDamagedError):
                 return
             try:
-                stored = self.store.load(generation)
+                stored = self.store.load(generation, model=self.encoder.identity)
             except (IndexMissingError, IndexDamagedError) as exc:
                 self._rejected_generation = generation
                 log.warning("a newer index on disk cannot be used, still answering from %s: %s",

@@ -1,12 +1,15 @@
 """All settings in one place, read from the environment (CITEBOT_*) and an optional .env file."""
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from embeddings.encoder import BUNDLED_MODEL
+from embeddings.encoder import BACKENDS, BUNDLED_MODEL, PRECISIONS, Encoder
 
 
 class Settings(BaseSettings):
@@ -20,6 +23,12 @@ class Settings(BaseSettings):
     corpus: list[Path] = Field(default_factory=list,
                                description="Extra shared source folders, searched with the bundled corpus.")
     include_bundled_corpus: bool = True
+    encoder_backend: Literal[BACKENDS] = Field(default="auto", description="How the model runs: onnx (ONNX "
+                                               "Runtime, no torch), torch, or auto (onnx where the model allows).")
+    encoder_precision: Literal[PRECISIONS] = Field(default="fp32", description="Model weights for the onnx "
+                                                   "backend; int8 is faster and less exact (bench/RESULTS.md).")
+    model_cache: Path | None = Field(default=None, description="Folder for the model's ONNX export; unset means "
+                                     "the virtualenv (if writable), else the home's cache folder.")
 
     # Answering
     max_answer_sentences: int = Field(default=4, ge=1, le=8)
@@ -58,6 +67,15 @@ class Settings(BaseSettings):
         return self.home / "cache"
 
     @property
+    def model_cache_home(self) -> Path:
+        """Folder of the model's ONNX export, shared by every home that uses this virtualenv."""
+        if self.model_cache is not None:
+            return self.model_cache
+        if sys.prefix != sys.base_prefix and os.access(sys.prefix, os.W_OK):
+            return Path(sys.prefix) / "var" / "citebot"
+        return self.cache_home
+
+    @property
     def activity_db(self) -> Path:
         """SQLite file of questions, votes, settings and the audit log."""
         return self.home / "activity.sqlite"
@@ -66,3 +84,9 @@ class Settings(BaseSettings):
 def load_settings(**overrides) -> Settings:
     """Settings from environment and .env, with explicit overrides (used by the CLI and tests)."""
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def build_encoder(settings: Settings) -> Encoder:
+    """The encoder the settings describe (not loaded yet)."""
+    return Encoder(settings.model, backend=settings.encoder_backend, precision=settings.encoder_precision,
+                   cache_dir=settings.model_cache_home)

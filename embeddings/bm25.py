@@ -1,11 +1,28 @@
-"""Okapi BM25 over passages, as a sparse matrix of precomputed term weights."""
+"""Okapi BM25 over passages, as postings of precomputed term weights (a compressed sparse column matrix)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
+
+
+@dataclass(frozen=True)
+class Postings:
+    """Per term, the documents that contain it and their BM25 weights: term t owns [indptr[t], indptr[t+1])."""
+
+    indptr: np.ndarray  # int64, one more than the number of terms
+    documents: np.ndarray  # int32 document rows
+    weights: np.ndarray  # float32 BM25 weight of the term in that document
+
+    @classmethod
+    def from_triples(cls, documents: np.ndarray, terms: np.ndarray, weights: np.ndarray,
+                     term_count: int) -> "Postings":
+        """Group (document, term, weight) triples by term, documents ascending within each term."""
+        order = np.lexsort((documents, terms))
+        indptr = np.zeros(term_count + 1, dtype=np.int64)
+        np.cumsum(np.bincount(terms, minlength=term_count), out=indptr[1:])
+        return cls(indptr, documents[order].astype(np.int32), weights[order].astype(np.float32))
 
 
 @dataclass(frozen=True)
@@ -34,25 +51,25 @@ class BM25Index:
             cols.extend(tally.keys())
             counts.extend(tally.values())
         self.size = len(documents)
-        shape = (self.size, max(len(self.vocabulary), 1))
-        tf = sparse.csr_matrix((np.asarray(counts, dtype=np.float32), (rows, cols)), shape=shape)
-        df = np.bincount(np.asarray(cols, dtype=np.int64), minlength=shape[1]).astype(np.float32)
+        term_count = max(len(self.vocabulary), 1)
+        rows_array, cols_array = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+        tf = np.asarray(counts, dtype=np.float32)
+        df = np.bincount(cols_array, minlength=term_count).astype(np.float32)
         self.document_frequency = df
         # Lucene's idf: always positive, so very common words still count a little.
         self.idf = np.log1p((self.size - df + 0.5) / (df + 0.5)).astype(np.float32)
         average = float(lengths.mean()) if self.size else 1.0
         norm = config.k1 * (1 - config.b + config.b * lengths / max(average, 1e-9))
-        tf = tf.tocoo()
-        weights = self.idf[tf.col] * tf.data * (config.k1 + 1) / (tf.data + norm[tf.row])
-        self.weights = sparse.csc_matrix((weights.astype(np.float32), (tf.row, tf.col)), shape=shape)
+        weights = self.idf[cols_array] * tf * (config.k1 + 1) / (tf + norm[rows_array])
+        self.postings = Postings.from_triples(rows_array, cols_array, weights, term_count)
 
     @classmethod
-    def from_parts(cls, vocabulary: dict[str, int], weights: sparse.csc_matrix, idf: np.ndarray,
+    def from_parts(cls, vocabulary: dict[str, int], postings: Postings, size: int, idf: np.ndarray,
                    document_frequency: np.ndarray, config: BM25Config) -> "BM25Index":
         """An index from the parts of one built earlier (see embeddings.bm25_store)."""
         index = cls.__new__(cls)
-        index.config, index.vocabulary, index.weights = config, vocabulary, weights
-        index.idf, index.document_frequency, index.size = idf, document_frequency, int(weights.shape[0])
+        index.config, index.vocabulary, index.postings, index.size = config, vocabulary, postings, size
+        index.idf, index.document_frequency = idf, document_frequency
         return index
 
     def idf_of(self, token: str) -> float:
@@ -74,4 +91,8 @@ class BM25Index:
         columns = [self.vocabulary[t] for t in query_tokens if t in self.vocabulary]
         if not columns or self.size == 0:
             return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self.weights[:, columns].sum(axis=1)).ravel().astype(np.float32)
+        # A repeated query word counts once per repetition, as in a sum over the query's terms.
+        spans = [slice(self.postings.indptr[c], self.postings.indptr[c + 1]) for c in columns]
+        documents = np.concatenate([self.postings.documents[span] for span in spans])
+        weights = np.concatenate([self.postings.weights[span] for span in spans])
+        return np.bincount(documents, weights=weights, minlength=self.size).astype(np.float32)

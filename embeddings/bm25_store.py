@@ -8,10 +8,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-from scipy import sparse
 
 from embeddings import text_tokens
-from embeddings.bm25 import BM25Config, BM25Index
+from embeddings.bm25 import BM25Config, BM25Index, Postings
 from embeddings.text_tokens import tokenize
 
 BM25_FILE = "bm25.npz"
@@ -43,10 +42,11 @@ def build_sentence_bm25(sentences: Iterable[str], config: BM25Config = BM25Confi
 def save_bm25(index: BM25Index, path: Path) -> None:
     """Write the index's arrays and vocabulary to one .npz file (the caller makes the write atomic)."""
     terms = sorted(index.vocabulary, key=index.vocabulary.__getitem__)
-    weights = index.weights.tocsc()
+    postings = index.postings
+    # The arrays keep the names of a compressed sparse column matrix, the layout they have.
     with open(path, "wb") as handle:
-        np.savez(handle, data=weights.data, indices=weights.indices, indptr=weights.indptr,
-                 shape=np.asarray(weights.shape, dtype=np.int64), idf=index.idf,
+        np.savez(handle, data=postings.weights, indices=postings.documents, indptr=postings.indptr,
+                 shape=np.asarray([index.size, len(postings.indptr) - 1], dtype=np.int64), idf=index.idf,
                  document_frequency=index.document_frequency,
                  terms=np.asarray(json.dumps(terms)), fingerprint=np.asarray(tokenizer_fingerprint(index.config)),
                  config=np.asarray(json.dumps(asdict(index.config))))
@@ -60,7 +60,6 @@ def load_bm25(path: Path, config: BM25Config = BM25Config()) -> BM25Index | None
         if str(parts["fingerprint"]) != tokenizer_fingerprint(config):
             return None
         terms = json.loads(str(parts["terms"]))
-        weights = sparse.csc_matrix((parts["data"], parts["indices"], parts["indptr"]),
-                                    shape=tuple(int(x) for x in parts["shape"]))
-        return BM25Index.from_parts({term: column for column, term in enumerate(terms)}, weights,
-                                    parts["idf"], parts["document_frequency"], config)
+        postings = Postings(parts["indptr"].astype(np.int64), parts["indices"].astype(np.int32), parts["data"])
+        return BM25Index.from_parts({term: column for column, term in enumerate(terms)}, postings,
+                                    int(parts["shape"][0]), parts["idf"], parts["document_frequency"], config)

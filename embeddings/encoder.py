@@ -1,26 +1,34 @@
 """Text encoder: a vector for each passage and for each of its sentences, encoded on its own.
 
 Models whose sentence-transformers pipeline is Transformer -> Pooling (mean or CLS) -> optional Normalize,
-like the bundled all-MiniLM-L6-v2, run on `transformers` directly: the same vectors, without importing
-sentence-transformers (several seconds of every `citebot ask`). Any other model goes through
-sentence-transformers itself.
+like the bundled all-MiniLM-L6-v2, run from an ONNX export on ONNX Runtime (backend "onnx"): the same
+vectors as torch, without importing torch, which is most of a cold `citebot ask`. With backend "torch" they
+run on `transformers`. Any other model goes through sentence-transformers itself.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
+import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from embeddings.errors import EncoderError
+from embeddings.onnx_cache import PRECISIONS, cached_export
+
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+BACKENDS = ("auto", "onnx", "torch")
+__all__ = ["BACKENDS", "BUNDLED_MODEL", "PRECISIONS", "Encoded", "Encoder", "EncoderError", "EncoderInput"]
+log = logging.getLogger(__name__)
 
-
-class EncoderError(RuntimeError):
-    """The embedding model could not be found or loaded."""
+if TYPE_CHECKING:
+    from embeddings.onnx_backend import OnnxBackend
 
 
 @dataclass(frozen=True)
@@ -123,37 +131,120 @@ class _SentenceTransformersBackend:
                                             convert_to_numpy=True), dtype=np.float32)
 
 
+def _onnx_available() -> bool:
+    """Whether ONNX Runtime and tokenizers are installed (checked without importing them)."""
+    return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "tokenizers"))
+
+
 class Encoder:
     """Loads the model on first use (in whatever thread asks) and encodes text."""
 
-    def __init__(self, model_name: str = BUNDLED_MODEL, batch_size: int = 32) -> None:
+    def __init__(self, model_name: str = BUNDLED_MODEL, batch_size: int = 32, *, backend: str = "auto",
+                 precision: str = "fp32", cache_dir: Path | None = None) -> None:
+        if backend not in BACKENDS:
+            raise EncoderError(f"unknown encoder backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        if precision not in PRECISIONS:
+            raise EncoderError(f"unknown encoder precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
         self.model_name = model_name
         self.batch_size = batch_size
-        self._backend: _TransformersBackend | _SentenceTransformersBackend | None = None
+        self.requested_backend = backend
+        self.precision = precision
+        self.cache_dir = cache_dir
+        self._backend: OnnxBackend | _TransformersBackend | _SentenceTransformersBackend | None = None
+        self._failure: Exception | None = None  # why a background load failed, raised at first use
         self._lock = threading.Lock()
 
     @property
-    def backend(self) -> _TransformersBackend | _SentenceTransformersBackend:
+    def identity(self) -> str:
+        """What the vectors depend on: the model, and its precision when that changes them (int8)."""
+        return self.model_name if self.precision == "fp32" else f"{self.model_name} ({self.precision})"
+
+    @property
+    def description(self) -> str:
+        """Which runtime made the vectors, as the index manifest records it (loads the model)."""
+        backend = self.backend
+        if isinstance(backend, _TransformersBackend):
+            return "transformers"
+        if isinstance(backend, _SentenceTransformersBackend):
+            return "sentence-transformers"
+        return f"onnxruntime {self.precision}"
+
+    @property
+    def onnx_file(self) -> Path | None:
+        """The ONNX export the model runs from, or None on the torch backends (loads the model)."""
+        return getattr(self.backend, "onnx_file", None)
+
+    @property
+    def backend(self) -> OnnxBackend | _TransformersBackend | _SentenceTransformersBackend:
         """The loaded model; loading takes seconds, so it happens once."""
         if self._backend is None:
             with self._lock:
+                if self._failure is not None:
+                    raise self._failure
                 if self._backend is None:
                     self._backend = self._load()
         return self._backend
 
-    def _load(self) -> _TransformersBackend | _SentenceTransformersBackend:
+    def preload(self) -> threading.Thread:
+        """Start loading the model in a thread, so that it overlaps the caller's own start-up work."""
+        def load() -> None:
+            with self._lock:
+                if self._backend is None and self._failure is None:
+                    try:
+                        self._backend = self._load()
+                    except Exception as exc:  # kept for the first caller, who sees it where it matters
+                        self._failure = exc
+
+        # Not a daemon: a process that ends early waits for the load rather than exit under it.
+        thread = threading.Thread(target=load, name="citebot-model-load")
+        thread.start()
+        return thread
+
+    def _load(self) -> OnnxBackend | _TransformersBackend | _SentenceTransformersBackend:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never download a model at run time
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         path = resolve_model(self.model_name)
+        pipeline = _simple_pipeline(Path(path)) if Path(path).is_dir() else None
+        if self.requested_backend != "torch":
+            onnx = self._onnx_backend(Path(path), pipeline)
+            if onnx is not None:
+                return onnx
+        if self.precision != "fp32":
+            raise EncoderError(f"precision {self.precision} needs the ONNX backend, which {path} cannot use")
         try:
-            pipeline = _simple_pipeline(Path(path)) if Path(path).is_dir() else None
             if pipeline is not None:
                 return _TransformersBackend(Path(path), pipeline)
             return _SentenceTransformersBackend(path)
         except Exception as exc:  # the model libraries raise many types; report them all the same way
             where = path if Path(path).exists() else f"{path} (not a local folder; downloads are off)"
             raise EncoderError(f"could not load the embedding model {where}: {exc}") from exc
+
+    def _onnx_backend(self, path: Path, pipeline: dict | None) -> OnnxBackend | None:
+        """The ONNX backend, or None where "auto" may fall back to torch; raises where "onnx" was asked for."""
+        required = self.requested_backend == "onnx"
+        if pipeline is None or not (path / "tokenizer.json").is_file():
+            if required:
+                raise EncoderError(f"{path} is not a plain Transformer -> Pooling model with a tokenizer.json, "
+                                   "which the ONNX backend needs; set CITEBOT_ENCODER_BACKEND=torch or auto")
+            return None
+        if not _onnx_available():
+            if required:
+                raise EncoderError("the ONNX backend needs onnxruntime and tokenizers; run `make setup`")
+            return None
+        if self.cache_dir is None:
+            if required:
+                raise EncoderError("the ONNX backend needs a cache folder for the exported model")
+            return None
+        from embeddings.onnx_backend import OnnxBackend
+        try:
+            return OnnxBackend(path, cached_export(path, self.cache_dir, self.precision), pipeline)
+        except Exception as exc:  # export and runtime raise many types; "auto" falls back on any of them
+            if required:
+                raise exc if isinstance(exc, EncoderError) else EncoderError(
+                    f"could not run {path} on ONNX Runtime: {exc}") from exc
+            log.warning("ONNX backend unavailable for %s, using torch: %s", path, exc)
+            return None
 
     @property
     def dimension(self) -> int:

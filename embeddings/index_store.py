@@ -65,6 +65,7 @@ class Manifest:
     statistics: int
     created: float
     files: dict[str, dict]
+    encoder: str = "unknown"  # the runtime that embedded the newest vectors ("onnxruntime fp32", "transformers")
 
 
 @dataclass(frozen=True)
@@ -215,10 +216,13 @@ class IndexStore:
         return StoredIndex(manifest, generation, sources, records, vectors, sentence_vectors,
                            np.asarray(offsets, dtype=np.int64), statistics, aliases, bm25, sentence_bm25)
 
-    def load(self, generation: Path | None = None) -> "StoredIndex":
-        """Load a generation (by default the current one), verifying it first."""
+    def load(self, generation: Path | None = None, model: str | None = None) -> "StoredIndex":
+        """Load a generation (by default the current one), verifying it first and, if given, its model."""
         generation = generation or self.current_generation()
         manifest = self.read_manifest(generation)
+        if model is not None and manifest.model != model:
+            raise IndexOutdatedError(f"the index in {generation} was embedded with {manifest.model}, and the "
+                                     f"settings now ask for {model}; build it again with `citebot index`")
         self.verify(generation, manifest)
         return self.read_generation(generation, manifest)
 
@@ -251,7 +255,7 @@ class IndexStore:
 
     def _build_locked(self, corpus: Corpus, encoder: Encoder, rebuild: bool,
                       progress: Callable[[int, int], None] | None) -> BuildReport:
-        model = encoder.model_name
+        model = encoder.identity
         previous = None if rebuild else self._previous(model)
         items: list[tuple[Source, Passage, EncoderInput, str]] = []
         for source in corpus.sources:
@@ -290,7 +294,9 @@ class IndexStore:
                             else np.zeros((0, dimension), dtype=np.float32))
         kept_hashes = {digest for *_, digest in items}
         removed = len(set(known) - kept_hashes) if previous is not None else 0
-        generation = self._write_generation(corpus, items, vectors, sentence_vectors, model, dimension, fingerprint)
+        runtime = encoder.description if unique_todo or previous is None else previous.manifest.encoder
+        generation = self._write_generation(corpus, items, vectors, sentence_vectors, model, runtime, dimension,
+                                            fingerprint)
         return BuildReport(len(unique_todo), len(items) - len(todo), removed, len(items), len(corpus.sources),
                            generation.name, True)
 
@@ -308,7 +314,7 @@ class IndexStore:
         return digest.hexdigest()
 
     def _write_generation(self, corpus: Corpus, items: list, vectors: np.ndarray, sentence_vectors: np.ndarray,
-                          model: str, dimension: int, fingerprint: str) -> Path:
+                          model: str, runtime: str, dimension: int, fingerprint: str) -> Path:
         name = f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.time_ns() % 1_000_000:06d}"
         staging = self.root / f".staging-{name}"
         staging.mkdir(parents=True)
@@ -344,7 +350,7 @@ class IndexStore:
             fsync_file(path)
             files[path.name] = {"size": path.stat().st_size, "sha256": _sha256_file(path)}
         manifest = Manifest(FORMAT_VERSION, model, int(dimension), fingerprint, len(corpus.sources), len(items),
-                            int(sentence_vectors.shape[0]), len(corpus.statistics), time.time(), files)
+                            int(sentence_vectors.shape[0]), len(corpus.statistics), time.time(), files, runtime)
         write_text_atomic(staging / "manifest.json", json.dumps(asdict(manifest), indent=2))
         fsync_directory(staging)
         generation = self.root / name

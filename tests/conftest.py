@@ -20,10 +20,16 @@ MINI_CORPUS = DATA / "mini"
 
 @pytest.fixture(scope="session")
 def encoder() -> Encoder:
-    """The bundled all-MiniLM-L6-v2, loaded once for the whole run."""
-    model = Encoder()
-    assert model.dimension == 384
+    """The bundled all-MiniLM-L6-v2 on ONNX Runtime, as citebot runs it, loaded once for the whole run."""
+    model = Encoder(cache_dir=Settings().model_cache_home)
+    assert model.dimension == 384 and model.description == "onnxruntime fp32"
     return model
+
+
+@pytest.fixture(scope="session")
+def torch_encoder() -> Encoder:
+    """The same model on torch and transformers (the backend that builds ONNX exports)."""
+    return Encoder(backend="torch")
 
 
 @pytest.fixture

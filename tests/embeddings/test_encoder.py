@@ -6,22 +6,28 @@ import pytest
 
 from embeddings.encoder import (BUNDLED_MODEL, Encoder, EncoderError, EncoderInput, _SentenceTransformersBackend,
                                 _TransformersBackend, resolve_model)
+from embeddings.onnx_backend import OnnxBackend
 
 TEXTS = ["which states opted out?", "Illinois Gov. Pat Quinn ended the agreement on May 4, 2011. " * 40, "x"]
 
 
-def test_bundled_model_loads_offline_through_the_light_backend(encoder):
+def test_bundled_model_loads_offline_through_the_onnx_backend(encoder):
     import os
 
     assert os.environ["HF_HUB_OFFLINE"] == "1"
-    assert isinstance(encoder.backend, _TransformersBackend)
+    assert isinstance(encoder.backend, OnnxBackend) and encoder.onnx_file is not None
     vectors = encoder.encode_queries(TEXTS)
     assert vectors.shape == (3, 384) and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
 
 
-def test_sentence_transformers_backend_gives_the_same_vectors(encoder):
+def test_torch_backend_setting_runs_transformers(torch_encoder):
+    assert isinstance(torch_encoder.backend, _TransformersBackend)
+    assert torch_encoder.description == "transformers" and torch_encoder.onnx_file is None
+
+
+def test_sentence_transformers_backend_gives_the_same_vectors(torch_encoder):
     fallback = _SentenceTransformersBackend(resolve_model(BUNDLED_MODEL))
-    light = encoder.backend.run(TEXTS)
+    light = torch_encoder.backend.run(TEXTS)
     heavy = fallback.run(TEXTS)
     for a, b in zip(light, heavy):
         assert float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b))) > 0.9999

@@ -24,6 +24,14 @@ class CountingEncoder:
     def dimension(self) -> int:
         return self.real.dimension
 
+    @property
+    def identity(self) -> str:
+        return self.model_name
+
+    @property
+    def description(self) -> str:
+        return self.real.description
+
     def encode_passages(self, items, progress=None):
         self.embedded += len(items)
         return self.real.encode_passages(items, progress)
