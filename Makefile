@@ -5,17 +5,33 @@ VENV ?= .venv
 # Override on other machines, e.g. `make setup TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cpu"`.
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.citebot-setup
+# Every other package at the version the figures in bench/RESULTS.md were measured with; `make lock` refreshes it.
+LOCK := requirements.lock
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench lock clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet "$(TORCH_SPEC)"
-	$(VENV)/bin/python -m pip install --quiet -e ".[test]"
+	$(VENV)/bin/python -m pip install --quiet -c $(LOCK) -e ".[test]"
+	# The model's ONNX export, made now so that no answer waits for it (and no answer imports torch).
+	$(VENV)/bin/citebot prepare
 	@touch $(STAMP)
+
+# Resolve the newest versions pyproject.toml allows in a scratch virtualenv and pin them all in $(LOCK).
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet "$(TORCH_SPEC)"
+	.lock-venv/bin/python -m pip install --quiet -e ".[test]"
+	{ echo "# Constraints for \`make setup\` (pip install -c): the versions bench/RESULTS.md was measured with."; \
+	  echo "# Refresh with \`make lock\`, then re-run the benchmarks. torch comes from TORCH_SPEC in the Makefile."; \
+	  .lock-venv/bin/python -m pip freeze --exclude-editable | grep -v -i -E '^(torch|pip|setuptools)=='; } > $(LOCK)
+	rm -rf .lock-venv
 
 run: setup
 	$(VENV)/bin/citebot run

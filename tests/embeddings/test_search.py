@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from embeddings.bm25 import BM25Index
 from embeddings.search import SearchIndex, reciprocal_rank_fusion
@@ -32,6 +34,40 @@ def test_bm25_prefers_rare_terms_and_shorter_documents():
     assert index.idf_of("detain") > index.idf_of("jail") * 0  # known term has a finite idf
     assert index.share_of_documents("unknown") is None
     assert np.all(index.scores([]) == 0)
+
+
+def reference_bm25(documents: list[list[str]], query: list[str], k1: float = 1.2, b: float = 0.75) -> np.ndarray:
+    """Okapi BM25 written straight from its formula (Lucene's idf), one document and one query word at a time."""
+    average = sum(map(len, documents)) / len(documents)
+    scores = np.zeros(len(documents))
+    for word in query:
+        containing = sum(word in doc for doc in documents)
+        if not containing:
+            continue
+        idf = np.log(1 + (len(documents) - containing + 0.5) / (containing + 0.5))
+        for row, doc in enumerate(documents):
+            tf = doc.count(word)
+            scores[row] += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len(doc) / average)) if tf else 0.0
+    return scores
+
+
+@settings(max_examples=60, deadline=None)
+@given(documents=st.lists(st.lists(st.sampled_from("abcdefgh"), max_size=12), min_size=1, max_size=20),
+       query=st.lists(st.sampled_from("abcdefghz"), max_size=5))
+def test_bm25_scores_equal_the_formula(documents, query):
+    index = BM25Index(documents)
+    assert np.allclose(index.scores(query), reference_bm25(documents, query), rtol=1e-5, atol=1e-6)
+
+
+def test_bm25_stored_and_loaded_scores_as_built(tmp_path):
+    from embeddings.bm25_store import load_bm25, save_bm25
+
+    docs = [tokenize(t) for t in ("detainer hold jail", "detainer " * 5 + "jail " * 30, "weather report sunny")]
+    built = BM25Index(docs)
+    save_bm25(built, tmp_path / "bm25.npz")
+    loaded = load_bm25(tmp_path / "bm25.npz")
+    for query in (["detain"], ["jail", "jail", "weather"], ["nothing"]):
+        assert np.array_equal(loaded.scores(query), built.scores(query))
 
 
 def test_reciprocal_rank_fusion_rewards_agreement():
