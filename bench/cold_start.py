@@ -1,13 +1,13 @@
-"""Cold start: wall time of `citebot ask` in a new process against `python -c "import sentence_transformers"`.
+"""Cold start: wall time and peak memory of `citebot ask` in a new process, against `python -c "import torch"`.
 
 The index is built once in a temporary home (CITEBOT_HOME); then, alternating, several runs of
-  ask     .venv/bin/citebot ask "which states opted out?"       (the console script, a new process each time)
-  import  python -c "import sentence_transformers"              (the floor named by the issue)
-  model   python -c "load the bundled model, encode one query"  (the floor of any process that answers)
-  python  python -c pass                                       (interpreter start and exit)
-Median wall times and ratios. Then one run of the answer path under `python -X importtime` (top imports by
-cumulative time, each with the chain of modules that pulled it in), and one run timing the phases of
-`ask` inside a fresh process (imports, settings, index load, model load, answer).
+  ask        citebot ask "which states opted out?"                      (ONNX Runtime: the shipped path)
+  ask-torch  the same with CITEBOT_ENCODER_BACKEND=torch                 (the torch path it replaced)
+  torch      python -c "import torch"                                    (the floor named by issue 11)
+  python     python -c pass                                              (interpreter start and exit)
+Median wall times, each command's peak RSS (from wait4), and the ratios ask / torch and ask / ask-torch.
+Then one run of the answer path under `python -X importtime` (top imports by cumulative time, each with the
+chain of modules that pulled it in), and one run timing the phases of `ask` inside a fresh process.
 
     python bench/cold_start.py [--runs 5] [--json]
 """
@@ -26,25 +26,22 @@ from _common import REPO, benchmark_parser, log, machine, median, now, run_and_e
 
 QUESTION = "which states opted out?"
 
-MODEL_FLOOR = ("from embeddings.encoder import Encoder; Encoder().encode_queries(['which states opted out?'])")
-
-# Phases of `citebot ask` in a fresh process, mirroring bot.cli.cmd_ask step by step.
+# Phases of `citebot ask` in a fresh process, step by step as bot.cli.cmd_ask runs them.
 PHASES = r"""
-import time, json, os
+import time, json
 t0 = time.perf_counter(); marks = {}
-import bot.cli
-marks["import bot.cli"] = time.perf_counter()
+from bot.settings import build_encoder, load_settings
+marks["import settings (pydantic, numpy, encoder)"] = time.perf_counter()
+settings = load_settings(); encoder = build_encoder(settings); loading = encoder.preload()
+marks["read settings, start loading the model"] = time.perf_counter()
 from bot.service import KnowledgeService
-from bot.settings import load_settings
 from bot.rendering.terminal import render_answer
-marks["import bot.service, settings, rendering"] = time.perf_counter()
-service = KnowledgeService(load_settings())
-marks["settings + KnowledgeService()"] = time.perf_counter()
+marks["import service (the model loads meanwhile)"] = time.perf_counter()
+service = KnowledgeService(settings, encoder=encoder)
 service.searchable()
-marks["load index (verify, read, BM25, composer)"] = time.perf_counter()
-encoder = service.encoder
-getattr(encoder, "backend", None) if hasattr(type(encoder), "backend") else encoder.model
-marks["load model (imports torch, transformers)"] = time.perf_counter()
+marks["load index (verify, read, BM25, examples)"] = time.perf_counter()
+loading.join()
+marks["wait for the model"] = time.perf_counter()
 answer, _ = service.answer_and_record(%r, surface="cli")
 render_answer(answer)
 marks["answer + record + render"] = time.perf_counter()
@@ -61,13 +58,18 @@ def venv_bin(name: str) -> Path:
     return Path(sys.executable).parent / name
 
 
-def timed(cmd: list[str], env: dict) -> float:
+def timed(cmd: list[str], env: dict) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one run of cmd, read from wait4 for that child alone."""
     start = time.perf_counter()
-    done = subprocess.run(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return seconds
+    with tempfile.TemporaryFile() as err:
+        child = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(f"{' '.join(cmd)} failed ({child.returncode}):\n{err.read().decode()[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024
 
 
 def parse_importtime(stderr: str) -> list[dict]:
@@ -144,21 +146,24 @@ def run(args) -> dict:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(Path(home) / "pycache")
         env["PYTHONPATH"] = str(REPO)
+        torch_env = {**env, "CITEBOT_ENCODER_BACKEND": "torch"}
         log("building the index in a temporary home ...")
-        build = timed([str(citebot), "index"], env)
+        build, _ = timed([str(citebot), "index"], env)
         log(f"index built in {build:.1f} s; warming the file cache ...")
-        ask = [str(citebot), "ask", QUESTION]
-        imp = [python, "-c", "import sentence_transformers"]
-        model = [python, "-c", MODEL_FLOOR]
-        bare = [python, "-c", "pass"]
-        for cmd in (ask, imp, model, bare):  # one untimed run each: page cache and .pyc files
-            timed(cmd, env)
-        times: dict[str, list[float]] = {"ask": [], "import": [], "model": [], "python": []}
+        commands = {"ask": ([str(citebot), "ask", QUESTION], env),
+                    "ask-torch": ([str(citebot), "ask", QUESTION], torch_env),
+                    "torch": ([python, "-c", "import torch"], env),
+                    "python": ([python, "-c", "pass"], env)}
+        for cmd, cmd_env in commands.values():  # one untimed run each: page cache and .pyc files
+            timed(cmd, cmd_env)
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        peaks: dict[str, list[float]] = {name: [] for name in commands}
+        names = list(commands)
         for r in range(args.runs):
-            order = [("ask", ask), ("import", imp), ("model", model), ("python", bare)]
-            order = order[r % 4:] + order[:r % 4]
-            for name, cmd in order:
-                times[name].append(timed(cmd, env))
+            for name in names[r % len(names):] + names[:r % len(names)]:  # rotate the order every run
+                seconds, peak = timed(*commands[name])
+                times[name].append(seconds)
+                peaks[name].append(peak)
             log(f"run {r + 1}/{args.runs}: " + ", ".join(f"{n} {v[-1]:.2f} s" for n, v in times.items()))
         log("importtime and phases ...")
         traced = subprocess.run([python, "-X", "importtime", str(citebot), "ask", QUESTION], env=env, cwd=REPO,
@@ -177,8 +182,9 @@ def run(args) -> dict:
         "index_build_seconds": round(build, 2),
         "seconds_median": {k: round(v, 3) for k, v in med.items()},
         "seconds_all": {k: [round(x, 3) for x in v] for k, v in times.items()},
-        "ratio_ask_to_import": round(med["ask"] / med["import"], 3),
-        "ratio_ask_to_model_floor": round(med["ask"] / med["model"], 3),
+        "peak_rss_mib_max": {k: round(max(v), 1) for k, v in peaks.items()},
+        "ratio_ask_to_import_torch": round(med["ask"] / med["torch"], 3),
+        "ratio_ask_to_torch_path": round(med["ask"] / med["ask-torch"], 3),
         "phases_seconds": phases,
         "imports": imports,
     }
@@ -190,15 +196,14 @@ def short_chain(chain: str) -> str:
 
 
 def human(result: dict) -> str:
-    s = result["seconds_median"]
-    rows = [["citebot ask (new process)", s["ask"]],
-            ["python -c 'import sentence_transformers'", s["import"]],
-            ["python: load model + encode one query", s["model"]],
-            ["python -c pass (interpreter start)", s["python"]]]
+    s, peak = result["seconds_median"], result["peak_rss_mib_max"]
+    labels = {"ask": "citebot ask (ONNX Runtime)", "ask-torch": "citebot ask, CITEBOT_ENCODER_BACKEND=torch",
+              "torch": "python -c 'import torch'", "python": "python -c pass (interpreter start)"}
+    rows = [[label, s[name], peak[name]] for name, label in labels.items()]
     out = [f"Cold start, median of {result['runs']} runs",
-           table(["command", "seconds"], rows),
-           f"ratio ask / import sentence_transformers: {result['ratio_ask_to_import']:.2f}; "
-           f"ask / model floor: {result['ratio_ask_to_model_floor']:.2f}", "",
+           table(["command", "seconds", "peak RSS MiB"], rows),
+           f"ratio ask / import torch: {result['ratio_ask_to_import_torch']:.2f}; "
+           f"ask / torch path: {result['ratio_ask_to_torch_path']:.2f}", "",
            table(["phase of ask (fresh process)", "seconds"], [[k, v] for k, v in result["phases_seconds"].items()]),
            "", table(["top-level import", "cumulative ms"],
                      [[r["module"], r["cumulative_ms"]] for r in result["imports"]["top_level"]],

@@ -4,8 +4,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
-
 from knowledge.errors import SourceReadError
 
 ALIASES_FILE = "aliases.yaml"
@@ -13,6 +11,8 @@ ALIASES_FILE = "aliases.yaml"
 
 def read_aliases(path: Path) -> dict[str, str]:
     """Read an aliases.yaml mapping (alias: meaning); a malformed file is a SourceReadError."""
+    import yaml  # imported on first use: answering a question reads no YAML
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:

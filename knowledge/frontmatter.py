@@ -2,19 +2,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from typing import Any
 
-import yaml
 
-class _TextDatesLoader(yaml.SafeLoader):
-    """SafeLoader that leaves dates as the text that was written, so our own check can name the field."""
+@functools.cache
+def _text_dates_loader() -> type:
+    """A SafeLoader that leaves dates as the text that was written, so our own check can name the field."""
+    import yaml  # imported on first use: answering a question reads no front matter
 
+    class TextDatesLoader(yaml.SafeLoader):
+        pass
 
-_TextDatesLoader.yaml_implicit_resolvers = {
-    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+    TextDatesLoader.yaml_implicit_resolvers = {
+        key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return TextDatesLoader
 
 _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 
@@ -25,11 +30,13 @@ class FrontMatterError(ValueError):
 
 def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     """Return (metadata, body); metadata is empty when the text has no front matter."""
+    import yaml
+
     match = _FRONT_MATTER.match(text)
     if not match:
         return {}, text.lstrip("\ufeff")
     try:
-        data = yaml.load(match.group(1), Loader=_TextDatesLoader)  # noqa: S506 (safe subclass)
+        data = yaml.load(match.group(1), Loader=_text_dates_loader())  # noqa: S506 (safe subclass)
     except ValueError as exc:  # YAML parses 2011-02-30 as a date and fails on it
         raise FrontMatterError(f"front matter holds an impossible value ({exc})") from None
     except yaml.YAMLError as exc:
