@@ -7,9 +7,14 @@ each answer's quoted sentences from its text, so that sentence precision can be 
 
     python bench/answer_quality.py tests/data/dev.jsonl tests/data/extra.jsonl knowledge/corpus/questions/test.jsonl
     python bench/answer_quality.py --from-eval old-dev.json=tests/data/dev.jsonl ...
+    python bench/answer_quality.py --backend torch ...        # the same sets on another runtime or precision
+
+Each set's "answers_digest" is a checksum of every answer given (text, abstention, citations), so two runs
+that answered identically have equal digests.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import tempfile
@@ -23,7 +28,11 @@ KEYS = ("answer_accuracy", "abstention_accuracy", "false_abstentions", "sentence
 
 
 def _summary(report: dict) -> dict:
-    return {k: report.get(k) for k in ("questions", "answerable", "unanswerable", *KEYS)}
+    summary = {k: report.get(k) for k in ("questions", "answerable", "unanswerable", *KEYS)}
+    given = [[row.get("id"), row.get("answer"), row.get("abstained"), [c.get("source_id") for c in row.get("citations", [])]]
+             for row in report.get("per_question", [])]
+    summary["answers_digest"] = hashlib.sha256(json.dumps(given).encode()).hexdigest()[:16]
+    return summary
 
 
 def score_saved(eval_json: Path, questions: Path) -> dict:
@@ -58,13 +67,17 @@ def run(args) -> dict:
     from bot.settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="citebot-bench-quality-") as home:
-        service = KnowledgeService(Settings(home=Path(args.home or home), corpus=[], include_bundled_corpus=True))
+        settings = Settings(home=Path(args.home or home), corpus=[], include_bundled_corpus=True,
+                            encoder_backend=args.backend, encoder_precision=args.precision)
+        service = KnowledgeService(settings)
         service.build_index()
         for path in args.questions:
             log(f"evaluating {path}")
             results[Path(path).name] = _summary(evaluate(service, read_question_set(Path(path))))
         scorer = service.scorer.provenance
-    return {"date": now(), "machine": machine(), "mode": "current engine", "scorer": scorer, "sets": results}
+        runtime = service.encoder.description
+    return {"date": now(), "machine": machine(), "mode": "current engine", "encoder": runtime, "scorer": scorer,
+            "sets": results}
 
 
 def human(result: dict) -> str:
@@ -79,6 +92,8 @@ def main() -> None:
     parser.add_argument("--from-eval", nargs="*", metavar="EVAL.json=QUESTIONS.jsonl",
                         help="score saved `citebot eval --json` outputs instead of running the engine")
     parser.add_argument("--home", help="use this CITEBOT_HOME (its index) instead of a temporary one")
+    parser.add_argument("--backend", default="auto", help="CITEBOT_ENCODER_BACKEND for this run (auto, onnx, torch)")
+    parser.add_argument("--precision", default="fp32", help="CITEBOT_ENCODER_PRECISION for this run (fp32, int8)")
     run_and_emit(parser, run, human)
 
 

@@ -179,11 +179,17 @@ def run(args) -> dict:
     log(f"{len(passages)} passages (max {max_words} words; {per_doc.mean():.2f} per document, "
         f"{(per_doc > 1).mean():.0%} of documents split)")
 
-    encoder = Encoder(args.model) if args.model else Encoder()
-    # The cache is keyed by model, encoder code and texts: a changed encoder.py re-encodes.
+    from bot.settings import Settings, build_encoder
+
+    settings = Settings(encoder_backend=args.backend, encoder_precision=args.precision,
+                        **({"model": args.model} if args.model else {}))
+    encoder = build_encoder(settings)  # indexes passages and documents
+    query_encoder = encoder if args.query_precision in (None, args.precision) else build_encoder(
+        settings.model_copy(update={"encoder_precision": args.query_precision}))
+    # The cache is keyed by model, runtime, encoder code and texts: a changed encoder.py re-encodes.
     import embeddings.encoder as encoder_module
     code = hashlib.sha256(Path(encoder_module.__file__).read_bytes()).hexdigest()[:16]
-    model_id = f"{encoder.model_name}|{resolve_model(encoder.model_name)}|{code}"
+    model_id = f"{encoder.identity}|{encoder.description}|{resolve_model(encoder.model_name)}|{code}"
     cache = None if args.no_cache else Path(args.cache or Path(tempfile.gettempdir()) / "citebot-bench-cache")
     passage_texts = [i.text for i in inputs]
     doc_texts = [f"{s.title}\n{s.text}" for s in sources]
@@ -201,9 +207,9 @@ def run(args) -> dict:
 
     P, p_seconds, p_hit = cached(cache, cache_key(model_id, passage_texts, "passages"), encode_passages)
     D, d_seconds, d_hit = cached(cache, cache_key(model_id, doc_texts, "documents"), encode_docs)
-    encoder.encode_queries(["load the model before timing"])
+    query_encoder.encode_queries(["load the model before timing"])
     start = time.perf_counter()
-    Q = encoder.encode_queries(query_texts)
+    Q = query_encoder.encode_queries(query_texts)
     q_seconds = time.perf_counter() - start
     log(f"vectors ready (passages {'cached' if p_hit else f'{p_seconds:.0f} s'}, documents "
         f"{'cached' if d_hit else f'{d_seconds:.0f} s'}, queries {q_seconds:.1f} s)")
@@ -317,6 +323,8 @@ def run(args) -> dict:
         "max_words": max_words,
         "queries": len(test_ids),
         "model": encoder.model_name,
+        "encoder": encoder.description,
+        "query_encoder": query_encoder.description,
         "encode_seconds": {"passages": None if p_hit else round(p_seconds, 1),
                            "documents": None if d_hit else round(d_seconds, 1),
                            "queries": round(q_seconds, 2)},
@@ -356,6 +364,9 @@ def main() -> None:
     parser.add_argument("data_dir", help="SciFact folder in BEIR format (corpus.jsonl, queries.jsonl, qrels/)")
     parser.add_argument("--split", default="test", help="qrels split to evaluate (default: test)")
     parser.add_argument("--model", help="sentence-transformers model (default: the bundled MiniLM)")
+    parser.add_argument("--backend", default="auto", help="CITEBOT_ENCODER_BACKEND: auto, onnx or torch")
+    parser.add_argument("--precision", default="fp32", help="weights that encode passages and documents (fp32, int8)")
+    parser.add_argument("--query-precision", help="weights that encode the queries (default: --precision)")
     parser.add_argument("--max-words", type=int, help="passage size (default: knowledge.passages.DEFAULT_MAX_WORDS)")
     parser.add_argument("--cache", help="embedding cache folder (default: $TMPDIR/citebot-bench-cache)")
     parser.add_argument("--no-cache", action="store_true", help="always re-encode")

@@ -32,7 +32,7 @@ def _encoded(texts: list[str], search: SearchIndex, cache: Path | None) -> np.nd
     """Question vectors, read from the cache when the same model encoded the same texts before."""
     # Encoding some hundreds of questions takes seconds: without the cache, every `citebot ask` and every
     # index switch would pay it again.
-    key = hashlib.sha256("\0".join([search.encoder.model_name, *texts]).encode()).hexdigest()[:24]
+    key = hashlib.sha256("\0".join([search.encoder.identity, *texts]).encode()).hexdigest()[:24]
     path = cache / f"example-questions-{key}.npy" if cache is not None else None
     if path is not None and path.is_file():
         try:

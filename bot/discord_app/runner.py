@@ -78,6 +78,7 @@ async def run_bot(settings: Settings, token: str, *, service: KnowledgeService |
     installed = _install_signal_handlers(loop, stop)
     try:
         service = service or KnowledgeService(settings)
+        service.encoder.preload()  # the model loads while the index does
         log.info("preparing the index under %s", settings.home)
         try:
             log.info(await asyncio.to_thread(prepare_index, service))
