@@ -103,6 +103,7 @@ def run(args) -> dict:
         "date": now(),
         "machine": machine(),
         "questions_file": str(args.questions),
+        "encoder": encoder.description,
         "questions": len(questions),
         "rounds": args.rounds,
         "samples_per_path": len(samples["full"]),

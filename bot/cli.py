@@ -17,7 +17,7 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INDEX, EXIT_SKIPPED = 0, 1, 2, 3, 4
 ONE_SHOT_COMMANDS = frozenset({"ask", "sources", "stats", "check", "prepare"})
 
 
-def _service(args: argparse.Namespace, scorer=None, preload: bool = False):
+def _service(args: argparse.Namespace, scorer=None, preload: bool = False, pin_matcher=None):
     """The answering service; with preload, the model loads in a thread while the rest starts up."""
     from bot.settings import build_encoder, load_settings
 
@@ -27,7 +27,7 @@ def _service(args: argparse.Namespace, scorer=None, preload: bool = False):
         encoder.preload()  # started before the service's own imports, which it overlaps (about 0.4 s)
     from bot.service import KnowledgeService
 
-    return KnowledgeService(settings, scorer=scorer, encoder=encoder)
+    return KnowledgeService(settings, scorer=scorer, encoder=encoder, pin_matcher=pin_matcher)
 
 
 def _progress():
@@ -143,6 +143,56 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_calibrate_pins(args: argparse.Namespace) -> int:
+    from bot.answering.pin_matcher import BUNDLED_PIN_MATCHER, PinMatcher
+    from bot.answering.pin_training import fit_pin_matcher, read_pairs
+
+    service = _service(args, pin_matcher=PinMatcher.untrained())
+    service.searchable(progress=_progress())
+    train = service.pin_pair_data(read_pairs(Path(args.train)))
+    validation = service.pin_pair_data(read_pairs(Path(args.validation)))
+    matcher = fit_pin_matcher(train, validation)
+    matcher = PinMatcher(matcher.model, matcher.threshold, {**matcher.provenance, "train": Path(args.train).name,
+                                                           "validation": Path(args.validation).name})
+    out = Path(args.out) if args.out else BUNDLED_PIN_MATCHER
+    matcher.save(out)
+    p = matcher.provenance
+    print(f"wrote {out}: threshold {matcher.threshold:.3f} (penalty {p['penalty']}); on validation precision "
+          f"{p['validation_precision']}, recall {p['validation_recall']}")
+    return EXIT_OK
+
+
+def cmd_pin(args: argparse.Namespace) -> int:
+    """`citebot pin add|list|remove`: pinned answers on the shared corpus, served in every server."""
+    from knowledge.records import SHARED_SCOPE
+
+    service = _service(args)
+    if args.pin_command == "add":
+        if bool(args.sentence) == args.decline:
+            print("error: give --sentence (one or more, in order) or --decline", file=sys.stderr)
+            return EXIT_USAGE
+        pin = service.pin(SHARED_SCOPE, args.question, args.sentence or [], decline=args.decline,
+                          pinned_by=args.by or os.environ.get("USER", "cli"))
+        print(pin.id)
+        return EXIT_OK
+    if args.pin_command == "remove":
+        removed = service.remove_pin(SHARED_SCOPE, args.id)
+        print(f"removed pin {removed.id}: {removed.question}")
+        return EXIT_OK
+    pins = service.pins(SHARED_SCOPE)
+    broken = {p.id for p in service.broken_pins(SHARED_SCOPE)}
+    if args.json:
+        _print_json([{"id": p.id, "question": p.question, "decline": p.decline, "by": p.pinned_by, "at": p.pinned_at,
+                      "broken": p.id in broken, "sentences": [{"source_id": s.source_id, "text": s.text}
+                                                              for s in p.sentences]} for p in pins])
+        return EXIT_OK
+    for p in pins:
+        what = "decline" if p.decline else f"{len(p.sentences)} sentence(s)"
+        flag = "  BROKEN: a sentence is no longer in its source" if p.id in broken else ""
+        print(f"{p.id}\t{p.question}\t({what}, by {p.pinned_by}){flag}")
+    return EXIT_OK
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from knowledge.corpus_check import check_corpus
     from knowledge.corpus_loader import BUNDLED_CORPUS
@@ -152,7 +202,24 @@ def cmd_check(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem)
     print(f"{folder}: {'ok' if not problems else f'{len(problems)} problem(s)'}")
-    return EXIT_OK if not problems else EXIT_USAGE
+    broken = _broken_pins(args)
+    for pin in broken:
+        print(f"pin {pin.id} ({pin.scope}) is not served: a sentence is no longer in its source: {pin.question}")
+    return EXIT_OK if not problems and not broken else EXIT_USAGE
+
+
+def _broken_pins(args: argparse.Namespace) -> list:
+    """Pins of every scope whose sentences left their sources, when an index exists to check them against."""
+    from bot.errors import IndexUnavailable
+
+    service = _service(args)
+    if not service.activity.pins():
+        return []
+    try:
+        service.searchable(build_if_missing=False)
+    except IndexUnavailable:
+        return []
+    return service.broken_pins(None, every_scope=True)
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
@@ -265,6 +332,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="check a corpus folder (front matter, ids, dates, URLs, CSV)")
     p.add_argument("folder", nargs="?")
     p.set_defaults(func=cmd_check)
+    p = sub.add_parser("calibrate-pins", help="fit the pin matcher on labelled question pairs (train, validation)")
+    p.add_argument("--train", required=True, help="question pairs (.jsonl) to fit on")
+    p.add_argument("--validation", required=True, help="question pairs (.jsonl) to choose penalty and threshold on")
+    p.add_argument("--out", help="where to write the matcher (default: the bundled corpus's pin_matcher.json)")
+    p.set_defaults(func=cmd_calibrate_pins)
+    p = sub.add_parser("pin", help="pinned answers on the shared corpus (served in every server)")
+    pin_sub = p.add_subparsers(dest="pin_command", required=True)
+    q = pin_sub.add_parser("add", help="pin sentences (word for word from a source) or a decline to a question")
+    q.add_argument("--question", required=True)
+    q.add_argument("--sentence", action="append", help="an exact sentence of a source; repeat, in answer order")
+    q.add_argument("--decline", action="store_true", help="pin a refusal: citebot declines this question")
+    q.add_argument("--by", help="who pins it (default: $USER)")
+    q.set_defaults(func=cmd_pin)
+    q = pin_sub.add_parser("list", help="list the shared pins")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_pin)
+    q = pin_sub.add_parser("remove", help="remove a shared pin")
+    q.add_argument("id", type=int)
+    q.set_defaults(func=cmd_pin)
     p = sub.add_parser("prepare", help="load the model now, exporting it to ONNX once (make setup runs this)")
     p.set_defaults(func=cmd_prepare)
     p = sub.add_parser("chat", help="answer questions typed in the terminal (or one per stdin line)")

@@ -9,25 +9,32 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.activity import ActivityLog, ScopeActivity
-from bot.answering.compose import AnswerConfig, Composer
+from bot.activity import ActivityLog, Pin, ScopeActivity, Suggestion
+from bot.answering.compose import AnswerConfig, Composer, ranked_passages
 from bot.answering.examples import BUNDLED_EXAMPLES, ExampleMemory
 from bot.evaluation import Question, read_question_set
 from bot.answering.scorer import BUNDLED_SCORER, AnswerScorer, load_scorer
 from bot.answering.models import Answer
+from bot.answering.pin_matcher import BUNDLED_PIN_MATCHER, PinMatcher, load_pin_matcher
 from bot.answering.question_types import FIGURE_WANTS, classify
 from bot.errors import IndexUnavailable, QuestionError, SourceRejected
+from bot.pinning import Candidate, PinBoard, pinned_answer, visible_scopes
 from bot.settings import Settings, build_encoder
 from embeddings.atomic import write_bytes_atomic, write_text_atomic
 from embeddings.encoder import Encoder
 from embeddings.index_store import BuildReport, IndexDamagedError, IndexMissingError, IndexStore
 from embeddings.search import SearchIndex, SearchResult
 from embeddings.vector_store import VectorStoreConfig
+from knowledge.aliases import expand_aliases
 from knowledge.corpus_loader import BUNDLED_CORPUS, Corpus, CorpusFolder, load_corpus
 from knowledge.errors import SourceReadError
 from knowledge.readers import SUPPORTED_SUFFIXES, SourceDefaults, read_source_bytes, slugify
 from knowledge.records import SHARED_SCOPE, Source, StatisticRow
+
+if TYPE_CHECKING:
+    from bot.answering.pin_training import PairData
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -64,12 +71,15 @@ class KnowledgeService:
     """Owns the encoder, the index on disk and the searchable index in memory."""
 
     def __init__(self, settings: Settings, answer_config: AnswerConfig | None = None,
-                 scorer: AnswerScorer | None = None, encoder: Encoder | None = None) -> None:
+                 scorer: AnswerScorer | None = None, encoder: Encoder | None = None,
+                 pin_matcher: PinMatcher | None = None) -> None:
         self.settings = settings
         self.scorer = scorer or load_scorer(settings.answer_scorer or BUNDLED_SCORER)
         self.encoder = encoder or build_encoder(settings)
         self.store = IndexStore(settings.home)
         self.activity = ActivityLog(settings.activity_db)
+        self.pin_board = PinBoard(self.activity, pin_matcher or load_pin_matcher(settings.pin_matcher
+                                                                                 or BUNDLED_PIN_MATCHER))
         self.answer_config = answer_config or AnswerConfig(max_sentences=settings.max_answer_sentences)
         self._search: SearchIndex | None = None
         self._composer: Composer | None = None
@@ -191,8 +201,13 @@ class KnowledgeService:
         """Answer a question from the sources visible in scope (the shared corpus plus that server's)."""
         text = clean_question(question, self.settings.max_question_chars)
         search, composer = self.searchable()
+        result = self.retrieve(search, text, scope)
+        match = self.pin_board.match(search, result, scope)
+        if match is not None:  # organizers chose the answer to a question that means the same
+            log.info("answered %r from pin %d (p=%.2f)", text[:120], match[0].id, match[1])
+            return pinned_answer(text, match[0], search, ranked_passages(result))
         # The composer sees the question with aliases expanded; the answer keeps the user's wording.
-        answer = replace(composer.compose(self.retrieve(search, text, scope)), question=text)
+        answer = replace(composer.compose(result), question=text)
         if answer.abstained:
             log.info("abstained on %r: %s", text[:120], answer.reason)
         return answer
@@ -206,9 +221,66 @@ class KnowledgeService:
                           surface: str = "cli") -> tuple[Answer, int]:
         """Answer, and record the question (unanswered ones are what organizers see in /kb gaps)."""
         answer = self.answer(question, scope)
+        search, _ = self.searchable()
+        lookup = self.pin_board.lookup(search)
+        quoted = tuple(c.reference for text, _, _ in answer.quoted
+                       if (c := lookup.find(text, visible_scopes(scope))) is not None)
         question_id = self.activity.record_question(scope or SHARED_SCOPE, user_id, answer.question,
-                                                    answer.abstained, surface)
+                                                    answer.abstained, surface, answer.answer, quoted)
         return answer, question_id
+
+    # ----- pinned answers ----------------------------------------------------------------------------
+
+    def pin(self, scope: str, question: str, sentences: list[str], *, decline: bool = False,
+            pinned_by: str = "") -> Pin:
+        """Pin sentences (each word for word in a source visible in scope), or a decline, for a question."""
+        text = clean_question(question, self.settings.max_question_chars)
+        if decline == bool(sentences):
+            raise SourceRejected("A pin needs either the sentences that answer the question or a decline, not both.")
+        search, _ = self.searchable()
+        references = self.pin_board.resolve(search, scope, sentences)
+        return self.activity.add_pin(scope, text, references, decline, pinned_by)
+
+    def pins(self, scope: str) -> list[Pin]:
+        """The pins made in one scope (a server's, or the shared ones)."""
+        return self.activity.pins((scope,))
+
+    def remove_pin(self, scope: str, pin_id: int) -> Pin:
+        """Delete one of a scope's pins."""
+        pin = next((p for p in self.pins(scope) if p.id == pin_id), None)
+        if pin is None or not self.activity.remove_pin(scope, pin_id):
+            raise SourceRejected(f"There is no pin {pin_id} here. See the list of pins.")
+        return pin
+
+    def broken_pins(self, scope: str | None, every_scope: bool = False) -> list[Pin]:
+        """Pins visible in scope (or in any scope) whose sentences are no longer in their sources (not served)."""
+        search, _ = self.searchable()
+        return self.pin_board.broken(search, scope, every_scope)
+
+    def pin_candidates(self, question: str, scope: str | None, search_text: str | None = None) -> list[Candidate]:
+        """Sentences an organizer can pick for a question (search_text widens the search)."""
+        text = clean_question(search_text or question, self.settings.max_question_chars)
+        search, _ = self.searchable()
+        return self.pin_board.candidates(search, search.search(text, scope=scope, k=self.settings.retrieve_passages))
+
+    def pin_pair_data(self, pairs: list) -> "PairData":
+        """Features of labelled question pairs, computed as answering computes them (for calibrate-pins)."""
+        from bot.answering.pin_training import pair_data
+
+        search, _ = self.searchable()
+        return pair_data(pairs, search.encoder.encode_queries, lambda q: expand_aliases(q, search.stored.aliases),
+                         search.bm25.idf_of)
+
+    def suggested_pins(self, scope: str) -> list[Suggestion]:
+        """Answers members voted helpful (several votes, none against), for organizers to confirm."""
+        return self.activity.suggestions(scope)
+
+    def confirm_suggestion(self, scope: str, question_id: int, pinned_by: str) -> Pin:
+        """Pin the sentences an answer quoted, for the question it answered."""
+        answered = self.activity.answered(question_id)
+        if answered is None or answered[0] != scope or not answered[2]:
+            raise SourceRejected(f"Question {question_id} has no answer here that can be pinned.")
+        return self.pin(scope, answered[1], [s.text for s in answered[2]], pinned_by=pinned_by)
 
     def sources(self, scope: str | None = None) -> list[Source]:
         """Sources visible in scope (shared plus that server's), statistics rows excluded, by date."""

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
                                                  "bundled corpus's train and validation splits.")
     answer_scorer: Path | None = Field(default=None, description="A scorer file from `citebot calibrate`; "
                                        "unset means the one fitted for the bundled corpus.")
+    pin_matcher: Path | None = Field(default=None, description="A pin matcher file from `citebot calibrate-pins`; "
+                                     "unset means the one fitted on the bundled corpus's question pairs.")
     # Above this many passages, vector search scans compressed codes and re-ranks exactly (bench/scale.py);
     # the default matches VectorStoreConfig's, written out so settings do not import FAISS.
     approximate_search_above: int = Field(default=50_000, ge=0)

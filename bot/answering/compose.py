@@ -64,6 +64,11 @@ def duplicates(a: Candidate, b: Candidate, similarity: float = 0.97) -> bool:
     return bool(union) and len(a.tokens & b.tokens) / len(union) >= 0.8
 
 
+def ranked_passages(result: SearchResult) -> tuple[RankedPassage, ...]:
+    """The retrieved passages as `--json` shows them."""
+    return tuple(RankedPassage(h.source.id, round(h.score, 6), h.record.passage.text) for h in result.hits)
+
+
 class Composer:
     """Turns a search result into an Answer, following DESIGN.md's promises."""
 
@@ -86,7 +91,7 @@ class Composer:
 
     def compose(self, result: SearchResult) -> Answer:
         """The answer for a search result: cited sentences, or an abstention with related sources."""
-        passages = tuple(RankedPassage(h.source.id, round(h.score, 6), h.record.passage.text) for h in result.hits)
+        passages = ranked_passages(result)
         candidates, probabilities = self.candidates(result)
         if not candidates:
             return self._abstain(result, passages, [], "nothing relevant was retrieved")

@@ -28,6 +28,21 @@ class RankedPassage:
 
 
 @dataclass(frozen=True)
+class PinNote:
+    """Where a pinned answer came from: the pin, the question it was pinned for, who pinned it and when."""
+
+    id: int
+    question: str
+    by: str
+    at: float
+    scope: str
+
+    def to_json(self) -> dict:
+        """The `"pinned"` object of `citebot ask --json`."""
+        return {"id": self.id, "question": self.question, "by": self.by, "at": self.at}
+
+
+@dataclass(frozen=True)
 class Answer:
     """Everything the surfaces (terminal, JSON, Discord) render."""
 
@@ -40,6 +55,7 @@ class Answer:
     reason: str = field(default="", compare=False)  # why it abstained, for logs and organizers
     # The sentences quoted, in answer order, as (text, source id, position in its passage): for evaluation.
     quoted: tuple[tuple[str, str, int], ...] = field(default=(), compare=False)
+    pinned: PinNote | None = None  # set when organizers' pinned answer (or decline) was served
 
     def to_json(self) -> dict:
         """The `citebot ask --json` object of DESIGN.md."""
@@ -50,4 +66,5 @@ class Answer:
             "citations": [asdict(c) for c in self.citations],
             "related": [asdict(c) for c in self.related],
             "passages": [asdict(p) for p in self.passages],
+            "pinned": self.pinned.to_json() if self.pinned is not None else None,
         }

@@ -20,6 +20,7 @@ from bot.discord_app.fetch import AddressPolicy, UrlFetcher
 from bot.discord_app.guild_config import GuildConfigs
 from bot.discord_app.members import member_commands
 from bot.discord_app.organizers import KnowledgeBaseGroup
+from bot.discord_app.pins import fix_message_command
 from bot.service import KnowledgeService
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class CitebotClient(discord.Client):
         self._in_flight = 0
         self._idle: asyncio.Event | None = None
         self.synced: list[app_commands.AppCommand] = []
-        for command in (*member_commands(), *browse_commands(), KnowledgeBaseGroup()):
+        for command in (*member_commands(), *browse_commands(), KnowledgeBaseGroup(), fix_message_command()):
             self.tree.add_command(command)
 
     # ----- start-up ----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from bot.discord_app.context import citebot, scope_of, who
 from bot.discord_app.acknowledge import defer_thinking
 from bot.discord_app.errors import NotOrganizer
 from bot.discord_app.guild_config import PRIVATE
+from bot.discord_app.pins import audit, describe_pin, offer_sentences, pin_option_choices
 from bot.discord_app.rendering import LIST_LINES, gaps_embed, notice_embed, page_of, server_sources_embed
 from bot.discord_app.text import clip, safe
 from bot.errors import CitebotError, SourceRejected
@@ -195,11 +196,75 @@ class KnowledgeBaseGroup(app_commands.Group):
 
     @app_commands.command(name="gaps", description="Questions the sources did not answer, most frequent first")
     async def gaps(self, interaction: discord.Interaction) -> None:
-        """/kb gaps: unanswered and down-voted questions, most frequent first."""
+        """/kb gaps: unanswered and down-voted questions, pins no longer served, answers members liked."""
         client = citebot(interaction)
         await self._start(interaction)
-        found = await client.run_io(client.service.activity.gaps, scope_of(interaction) or "")
-        await interaction.followup.send(embed=gaps_embed(found), ephemeral=True)
+        scope = scope_of(interaction) or ""
+        found = await client.run_io(client.service.activity.gaps, scope)
+        broken = await client.run_io(client.service.broken_pins, scope)
+        suggested = await client.run_io(client.service.suggested_pins, scope)
+        await interaction.followup.send(embed=gaps_embed(found, broken, suggested), ephemeral=True)
+
+    @app_commands.command(name="fix", description="Choose the sentences that answer a question, or a decline")
+    @app_commands.describe(question="The question as members ask it",
+                           search="Other words to find candidate sentences with (optional)")
+    async def fix(self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 500],
+                  search: Optional[app_commands.Range[str, 1, 500]] = None) -> None:
+        """/kb fix: a private menu of candidate sentences; the choice becomes a pinned answer."""
+        await offer_sentences(interaction, question, search)
+
+    @app_commands.command(name="pins", description="List, show, remove or confirm pinned answers")
+    @app_commands.describe(pin="A pin (or a suggested pin) to show", remove="Remove the pin",
+                           confirm="Pin the suggested answer shown")
+    async def pins(self, interaction: discord.Interaction, pin: Optional[app_commands.Range[str, 1, 40]] = None,
+                   remove: bool = False, confirm: bool = False) -> None:
+        """/kb pins: this server's pins (no pin given), one pin, its removal, or a suggestion confirmed."""
+        client = citebot(interaction)
+        await self._start(interaction)
+        scope = scope_of(interaction) or ""
+        if pin is not None and pin.startswith("suggest:"):
+            question_id = int(pin.removeprefix("suggest:")) if pin.removeprefix("suggest:").isdigit() else -1
+            if not confirm:
+                raise CitebotError("Add `confirm: True` to pin this suggested answer.")
+            made = await client.run_io(client.service.confirm_suggestion, scope, question_id, who(interaction))
+            await audit(interaction, "pin-confirm", f"pin {made.id} from question {question_id}")
+            await self._reply(interaction, "Answer pinned", describe_pin(made))
+            return
+        pins = await client.run_io(client.service.pins, scope)
+        broken = {p.id for p in await client.run_io(client.service.broken_pins, scope)}
+        if pin is None:
+            text = "\n\n".join(describe_pin(p, p.id in broken) for p in pins[:LIST_LINES]) or \
+                "No pinned answers yet. Use “Fix citebot's answer” on an answer, or /kb fix."
+            await self._reply(interaction, f"Pinned answers ({len(pins)})", text)
+            return
+        chosen = next((p for p in pins if str(p.id) == pin), None)
+        if chosen is None:
+            raise CitebotError(f"There is no pin {clip(safe(pin), 40)} in this server. See /kb pins.")
+        if remove:
+            await client.run_io(client.service.remove_pin, scope, chosen.id)
+            await audit(interaction, "unpin", f"pin {chosen.id}: {chosen.question[:150]}")
+            await self._reply(interaction, "Pin removed", f"Pin {chosen.id} is removed; citebot answers "
+                                                          f"“{clip(safe(chosen.question), 200)}” on its own again.")
+            return
+        await self._reply(interaction, f"Pin {chosen.id}", describe_pin(chosen, chosen.id in broken))
+
+    @pins.autocomplete("pin")
+    async def pin_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        """This server's pins, then the answers members suggested, matching what was typed."""
+        try:
+            if not await is_organizer(interaction):
+                return []
+            client = citebot(interaction)
+            scope = scope_of(interaction) or ""
+            choices = pin_option_choices(await client.run_io(client.service.pins, scope), current)
+            for s in await client.run_io(client.service.suggested_pins, scope):
+                if current.lower().strip() in s.question.lower():
+                    choices.append(app_commands.Choice(name=clip(f"suggested ({s.helpful} 👍): {s.question}", 100),
+                                                       value=f"suggest:{s.question_id}"))
+        except Exception:
+            log.exception("autocomplete for /kb pins failed")
+            return []
+        return choices[:25]
 
     @app_commands.command(name="settings", description="Organizer role, default answer visibility, cooldown")
     @app_commands.describe(organizer_role="Members with this role may use /kb (needs Manage Server to change)",

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import discord
 
-from bot.activity import Gap
+from bot.activity import Gap, Pin, Suggestion
 from bot.answering.models import Answer, Citation
 from bot.discord_app.text import (
     DESCRIPTION_MAX,
@@ -38,6 +38,7 @@ ABSTAIN_NOTHING_TEXT = "**The sources don't answer this**, and none of them come
 SHORTENED_NOTE = "\n\n*Shortened to fit Discord. Every source is listed below.*"
 ANSWER_FOOTER = "Each sentence is quoted from the numbered source. Was this helpful?"
 ABSTAIN_FOOTER = "Organizers see unanswered questions in /kb gaps."
+PINNED_FOOTER = "Checked by this server's organizers: they chose this answer for this question."
 MIN_DESCRIPTION = 300  # room always kept for the answer itself, however many sources there are
 URL_MAX = 300
 SOURCES_PER_PAGE = 8
@@ -151,6 +152,8 @@ def answer_embed(answer: Answer) -> discord.Embed:
     """The answer with its markers and numbered sources, or a plain abstention with related sources."""
     title = clip(safe(answer.question), TITLE_MAX) or "Your question"
     footer = ABSTAIN_FOOTER if answer.abstained else ANSWER_FOOTER
+    if answer.pinned is not None:
+        footer = PINNED_FOOTER
     listed = answer.related if answer.abstained else answer.citations
     name = "Related sources (not an answer)" if answer.abstained else "Sources"
     room = EMBED_TOTAL_MAX - discord_len(title) - discord_len(footer) - MIN_DESCRIPTION
@@ -230,12 +233,10 @@ def statistics_embed(rows: Sequence[StatisticRow], total: int, query: str = "") 
     return embed
 
 
-def gaps_embed(gaps: Sequence[Gap]) -> discord.Embed:
-    """Unanswered and down-voted questions, most frequent first."""
+def gaps_embed(gaps: Sequence[Gap], broken: Sequence[Pin] = (), suggested: Sequence[Suggestion] = ()
+               ) -> discord.Embed:
+    """Unanswered and down-voted questions (with the answer given), pins not served, answers members liked."""
     embed = discord.Embed(title="Questions the sources did not answer well", colour=ABSTAINED_COLOUR)
-    if not gaps:
-        embed.description = "No unanswered or down-voted questions yet."
-        return embed
     lines = []
     for gap in gaps[:LIST_LINES]:
         detail = []
@@ -244,10 +245,19 @@ def gaps_embed(gaps: Sequence[Gap]) -> discord.Embed:
         if gap.unhelpful:
             detail.append(f"{gap.unhelpful} voted not helpful")
         when = dt.datetime.fromtimestamp(gap.last_asked, dt.timezone.utc)
+        given = f"\n> answered: {clip(safe(gap.answer), 200)}" if gap.unhelpful and gap.answer else ""
         lines.append(f"**{gap.times}×** {clip(safe(gap.question), 180)}\n"
-                     f"{', '.join(detail)} · last asked {discord.utils.format_dt(when, 'R')}")
+                     f"{', '.join(detail)} · last asked {discord.utils.format_dt(when, 'R')}{given}")
+    if not lines:
+        lines.append("No unanswered or down-voted questions yet.")
+    if broken:
+        lines.append("\n**Pins not served** (a sentence is no longer in its source; pin again with /kb fix):")
+        lines += [f"• pin {p.id}: {clip(safe(p.question), 150)}" for p in broken[:10]]
+    if suggested:
+        lines.append("\n**Suggested pins** (several 👍, none 👎; confirm with /kb pins):")
+        lines += [f"• {s.helpful}× 👍 {clip(safe(s.question), 150)}" for s in suggested[:10]]
     embed.description = clip("\n".join(lines), DESCRIPTION_MAX)
-    embed.set_footer(text="Add sources that answer these with /kb upload or /kb add-url.")
+    embed.set_footer(text="Add sources with /kb upload or /kb add-url; choose an answer with /kb fix.")
     return embed
 
 

@@ -31,6 +31,9 @@ def render_answer(answer: Answer) -> str:
         lines += ["", "Sources:" if not answer.abstained else "Related (not an answer):"]
         for citation in listed:
             lines += _citation_lines(citation, width)
+    if answer.pinned is not None:
+        lines += ["", f"(Pinned answer {answer.pinned.id}, checked by {answer.pinned.by}: chosen for the question "
+                      f"“{answer.pinned.question}”.)"]
     return "\n".join(lines)
 
 

@@ -20,7 +20,8 @@ def test_ask_json_builds_a_missing_index_first_and_follows_the_contract(home):
     assert result.returncode == 0, result.stderr
     assert "embedding passages" in result.stderr  # progress goes to stderr, JSON alone to stdout
     data = json.loads(result.stdout)
-    assert set(data) == {"question", "answer", "abstained", "citations", "related", "passages"}
+    assert set(data) == {"question", "answer", "abstained", "citations", "related", "passages", "pinned"}
+    assert data["pinned"] is None
     assert data["abstained"] is False and "48 hours" in data["answer"]
     citation = data["citations"][0]
     assert set(citation) == {"n", "source_id", "title", "publisher", "published", "url", "kind", "quote"}

@@ -1,0 +1,94 @@
+"""Fitting the pin matcher on labelled question pairs: fit on train, choose penalty and threshold on validation."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bot.answering.pin_matcher import PAIR_FEATURES, Idf, PinMatcher, pair_features
+from bot.answering.training import fit_model
+from bot.errors import QuestionError
+
+PENALTIES = (0.1, 1.0, 10.0, 100.0)
+TARGET_PRECISION = 0.95  # a wrong pinned answer is served as checked by organizers: precision first
+
+
+@dataclass(frozen=True)
+class QuestionPair:
+    """Two questions and whether one answer serves both (`a` plays the pinned question)."""
+
+    id: str
+    a: str
+    b: str
+    same: bool
+    kind: str = ""
+
+
+def read_pairs(path: Path) -> list[QuestionPair]:
+    """A .jsonl file of {"id", "a", "b", "same", "kind"} lines; QuestionError names a bad line."""
+    pairs = []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            pairs.append(QuestionPair(str(row["id"]), str(row["a"]), str(row["b"]), bool(row["same"]),
+                                      str(row.get("kind", ""))))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise QuestionError(f"{path}:{number}: not a question pair ({exc}); each line needs "
+                                '"id", "a", "b" and "same"') from None
+    return pairs
+
+
+@dataclass(frozen=True)
+class PairData:
+    """Features and labels of a list of pairs."""
+
+    features: np.ndarray
+    labels: np.ndarray
+
+
+def pair_data(pairs: list[QuestionPair], encode, expand, idf: Idf) -> PairData:
+    """PAIR_FEATURES of every pair (`b` asked against `a` pinned), with aliases expanded as in answering."""
+    asked = [expand(p.b) for p in pairs]
+    pinned = [expand(p.a) for p in pairs]
+    vectors_asked, vectors_pinned = encode(asked), encode(pinned)
+    rows = [pair_features(q, u, r, v, idf) for q, u, r, v in zip(asked, vectors_asked, pinned, vectors_pinned)]
+    return PairData(np.array(rows).reshape(len(pairs), len(PAIR_FEATURES)), np.array([p.same for p in pairs], float))
+
+
+def precision_recall(probabilities: np.ndarray, labels: np.ndarray, threshold: float) -> tuple[float, float]:
+    """Precision (1.0 when nothing matches) and recall of matching at a threshold."""
+    matched = probabilities >= threshold
+    true = float(np.sum(matched & (labels > 0)))
+    return (true / matched.sum() if matched.any() else 1.0), (true / labels.sum() if labels.sum() else 0.0)
+
+
+def best_threshold(probabilities: np.ndarray, labels: np.ndarray, target: float) -> tuple[float, float, float]:
+    """(threshold, precision, recall): the most recall at precision >= target, else the best precision."""
+    options = []
+    for threshold in np.unique(np.concatenate([probabilities, [1.0 + 1e-9]])):
+        precision, recall = precision_recall(probabilities, labels, float(threshold))
+        options.append((precision >= target, recall if precision >= target else precision, threshold,
+                        float(threshold), precision, recall))
+    best = max(options)
+    return best[3], best[4], best[5]
+
+
+def fit_pin_matcher(train: PairData, validation: PairData, target: float = TARGET_PRECISION) -> PinMatcher:
+    """Fit one logistic model per penalty on train; keep the one with most validation recall at the target."""
+    if train.labels.min(initial=1) == train.labels.max(initial=0):
+        raise QuestionError("the train pairs need both same-meaning and different pairs")
+    fitted = []
+    for penalty in PENALTIES:
+        model = fit_model(train.features, train.labels, penalty, PAIR_FEATURES)
+        threshold, precision, recall = best_threshold(model.probabilities(validation.features), validation.labels,
+                                                      target)
+        fitted.append(((precision >= target, recall, precision), penalty, model, threshold, precision, recall))
+    _, penalty, model, threshold, precision, recall = max(fitted, key=lambda f: (f[0], f[1]))
+    provenance = {"penalty": penalty, "target_precision": target, "train_pairs": int(len(train.labels)),
+                  "validation_pairs": int(len(validation.labels)),
+                  "validation_precision": round(precision, 4), "validation_recall": round(recall, 4)}
+    return PinMatcher(model, threshold, provenance)

@@ -1,0 +1,169 @@
+"""Pinned answers: organizers' chosen sentences for a question, checked against the index and served by meaning."""
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.activity import ActivityLog, Pin, PinnedSentence
+from bot.answering.compose import ABSTAIN_TEXT
+from bot.answering.models import Answer, Citation, PinNote
+from bot.answering.pin_matcher import PinMatcher, pair_features
+from bot.errors import SourceRejected
+from embeddings.index_store import StoredIndex, source_key
+from embeddings.search import SearchIndex, SearchResult
+from knowledge.aliases import expand_aliases
+from knowledge.records import SHARED_SCOPE, Source
+
+CANDIDATES_MAX = 25  # a Discord select menu holds at most 25 options
+_NOT_WORD = re.compile(r"[^\w]+")
+
+
+def same_words(a: str, b: str) -> bool:
+    """Whether two questions are the same words, ignoring case, spacing and punctuation."""
+    return _NOT_WORD.sub(" ", a.casefold()).strip() == _NOT_WORD.sub(" ", b.casefold()).strip()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence an organizer may pin: where it stands, and the text itself."""
+
+    source: Source
+    text: str
+
+    @property
+    def reference(self) -> PinnedSentence:
+        """The stable reference a pin keeps."""
+        return PinnedSentence(self.source.scope, self.source.id, self.text)
+
+
+def visible_scopes(scope: str | None) -> tuple[str, ...]:
+    """The pin scopes a question in scope sees: the server's own and the shared ones."""
+    return (SHARED_SCOPE,) if not scope or scope == SHARED_SCOPE else (scope, SHARED_SCOPE)
+
+
+class SentenceLookup:
+    """Which sources of an index hold each exact sentence (built once per loaded index)."""
+
+    def __init__(self, stored: StoredIndex) -> None:
+        self.sources = stored.sources
+        self.where: dict[str, list[str]] = {}
+        for record in stored.passages:
+            for sentence in record.passage.sentences:
+                keys = self.where.setdefault(sentence, [])
+                if record.source_key not in keys:
+                    keys.append(record.source_key)
+
+    def holds(self, sentence: PinnedSentence) -> bool:
+        """Whether the sentence still stands, word for word, in the source the pin names."""
+        return source_key(sentence.source_scope, sentence.source_id) in self.where.get(sentence.text, ())
+
+    def find(self, text: str, scopes: tuple[str, ...]) -> Candidate | None:
+        """The first source visible in scopes that holds exactly this sentence."""
+        for key in self.where.get(" ".join(text.split()), ()):
+            source = self.sources[key]
+            if source.scope in scopes:
+                return Candidate(source, " ".join(text.split()))
+        return None
+
+
+class PinBoard:
+    """Reads, checks and matches pins; question vectors are kept per index and pin."""
+
+    def __init__(self, activity: ActivityLog, matcher: PinMatcher) -> None:
+        self.activity = activity
+        self.matcher = matcher
+        self._lock = threading.Lock()
+        self._lookup: tuple[StoredIndex, SentenceLookup] | None = None
+        self._vectors: dict[tuple[int, str], np.ndarray] = {}  # (pin id, question) -> vector of that index
+
+    def lookup(self, search: SearchIndex) -> SentenceLookup:
+        """The sentence lookup of this index (rebuilt when the index changed)."""
+        with self._lock:
+            if self._lookup is None or self._lookup[0] is not search.stored:
+                self._lookup = (search.stored, SentenceLookup(search.stored))
+                self._vectors.clear()
+            return self._lookup[1]
+
+    def broken(self, search: SearchIndex, scope: str | None, every_scope: bool = False) -> list[Pin]:
+        """Pins of scope (and shared; or of every scope) with a sentence no longer in its source: not served."""
+        lookup = self.lookup(search)
+        pins = self.activity.pins(None if every_scope else visible_scopes(scope))
+        return [p for p in pins if not all(map(lookup.holds, p.sentences))]
+
+    def resolve(self, search: SearchIndex, scope: str, sentences: list[str]) -> tuple[PinnedSentence, ...]:
+        """Each sentence as a stable reference; SourceRejected names the first that no visible source holds."""
+        lookup = self.lookup(search)
+        found = []
+        for text in sentences:
+            candidate = lookup.find(text, visible_scopes(scope))
+            if candidate is None:
+                raise SourceRejected(f"no source here holds this sentence word for word: {text[:200]!r}")
+            found.append(candidate.reference)
+        return tuple(found)
+
+    def _vectors_of(self, search: SearchIndex, pins: list[Pin]) -> np.ndarray:
+        """Vectors of the pinned questions (aliases expanded, as the search expands the asked one)."""
+        missing = [p for p in pins if (p.id, p.question) not in self._vectors]
+        if missing:
+            texts = [expand_aliases(p.question, search.stored.aliases) for p in missing]
+            for pin, vector in zip(missing, search.encoder.encode_queries(texts)):
+                self._vectors[(pin.id, pin.question)] = vector
+        return np.stack([self._vectors[(p.id, p.question)] for p in pins])
+
+    def match(self, search: SearchIndex, result: SearchResult, scope: str | None) -> tuple[Pin, float] | None:
+        """The pin whose question means what this one does, if the matcher is sure enough."""
+        lookup = self.lookup(search)
+        pins = [p for p in self.activity.pins(visible_scopes(scope)) if all(map(lookup.holds, p.sentences))]
+        if not pins:
+            return None
+        # The question pinned, asked again: a match whatever the model says (the server's own pin first).
+        repeats = [p for p in pins if same_words(p.question, result.question)
+                   or same_words(expand_aliases(p.question, search.stored.aliases), result.question)]
+        if repeats:
+            return max(repeats, key=lambda p: (p.scope != SHARED_SCOPE, p.id)), 1.0
+        with self._lock:
+            vectors = self._vectors_of(search, pins)
+        idf = search.bm25.idf_of
+        features = np.stack([pair_features(result.question, result.query_vector,
+                                           expand_aliases(p.question, search.stored.aliases), v, idf)
+                             for p, v in zip(pins, vectors)])
+        probabilities = self.matcher.probabilities(features)
+        # A server's own pin wins over a shared one of the same strength.
+        best = max(range(len(pins)), key=lambda i: (probabilities[i], pins[i].scope != SHARED_SCOPE))
+        return (pins[best], float(probabilities[best])) if probabilities[best] >= self.matcher.threshold else None
+
+    def candidates(self, search: SearchIndex, result: SearchResult) -> list[Candidate]:
+        """Sentences of the retrieved passages, best passage first, at most CANDIDATES_MAX, no repeats."""
+        seen: set[str] = set()
+        out: list[Candidate] = []
+        for hit in result.hits:
+            for sentence in hit.record.passage.sentences:
+                if sentence not in seen and len(out) < CANDIDATES_MAX:
+                    seen.add(sentence)
+                    out.append(Candidate(hit.source, sentence))
+        return out
+
+
+def pinned_answer(question: str, pin: Pin, search: SearchIndex, passages: tuple = ()) -> Answer:
+    """The pin's sentences with their citations (or its decline), marked as checked by organizers."""
+    note = PinNote(pin.id, pin.question, pin.pinned_by, pin.pinned_at, pin.scope)
+    if pin.decline:
+        return Answer(question, ABSTAIN_TEXT, True, (), (), passages, "organizers pinned a decline for this question",
+                      pinned=note)
+    numbers: dict[str, int] = {}
+    quotes: dict[str, list[str]] = {}
+    parts = []
+    for sentence in pin.sentences:
+        key = source_key(sentence.source_scope, sentence.source_id)
+        n = numbers.setdefault(key, len(numbers) + 1)
+        quotes.setdefault(key, []).append(sentence.text)
+        parts.append(f"{sentence.text} [{n}]")
+    citations = []
+    for key, n in numbers.items():
+        s = search.stored.sources[key]
+        citations.append(Citation(n, s.id, s.title, s.publisher, s.published, s.url, s.kind, " ".join(quotes[key])))
+    quoted = tuple((s.text, s.source_id, 0) for s in pin.sentences)
+    return Answer(question, " ".join(parts), False, tuple(citations), (), passages, quoted=quoted, pinned=note)
