@@ -35,6 +35,7 @@ LIST_COLOUR = discord.Colour.from_rgb(70, 110, 170)
 ABSTAIN_TEXT = ("**The sources don't answer this.**\n"
                 "The closest sources are listed below as related reading, not as an answer.")
 ABSTAIN_NOTHING_TEXT = "**The sources don't answer this**, and none of them comes close."
+PINNED_DECLINE_TEXT = "**The sources don't answer this.** This server's organizers checked: none of them does."
 SHORTENED_NOTE = "\n\n*Shortened to fit Discord. Every source is listed below.*"
 ANSWER_FOOTER = "Each sentence is quoted from the numbered source. Was this helpful?"
 ABSTAIN_FOOTER = "Organizers see unanswered questions in /kb gaps."
@@ -160,7 +161,8 @@ def answer_embed(answer: Answer) -> discord.Embed:
     fields = _citation_fields(listed, name, room) if listed else []
     budget = min(DESCRIPTION_MAX, EMBED_TOTAL_MAX - discord_len(title) - discord_len(footer) - _fields_size(fields))
     if answer.abstained:
-        description = clip(ABSTAIN_TEXT if listed else ABSTAIN_NOTHING_TEXT, budget)
+        text = PINNED_DECLINE_TEXT if answer.pinned is not None else ABSTAIN_TEXT if listed else ABSTAIN_NOTHING_TEXT
+        description = clip(text, budget)
     else:
         units = [safe(u) for u in answer_units(answer.answer)]
         description = shorten(units, budget, SHORTENED_NOTE) or clip(safe(answer.answer), budget)
