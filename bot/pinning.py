@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,9 @@ from knowledge.aliases import expand_aliases
 from knowledge.records import SHARED_SCOPE, Source
 
 CANDIDATES_MAX = 25  # a Discord select menu holds at most 25 options
+# Pins are re-read at most this often: a pin another process made (`citebot pin add`) is served within it,
+# and answering does not open the database for every question.
+PIN_REFRESH_SECONDS = 2.0
 _NOT_WORD = re.compile(r"[^\w]+")
 
 
@@ -78,6 +82,24 @@ class PinBoard:
         self._lock = threading.Lock()
         self._lookup: tuple[StoredIndex, SentenceLookup] | None = None
         self._vectors: dict[tuple[int, str], np.ndarray] = {}  # (pin id, question) -> vector of that index
+        self._read: dict[tuple[str, ...], tuple[float, list[Pin]]] = {}  # scopes -> (when read, pins)
+
+    def visible(self, scope: str | None) -> list[Pin]:
+        """The pins a question in scope may get, read again when older than PIN_REFRESH_SECONDS."""
+        scopes = visible_scopes(scope)
+        with self._lock:
+            cached = self._read.get(scopes)
+        if cached is not None and time.monotonic() - cached[0] < PIN_REFRESH_SECONDS:
+            return cached[1]
+        pins = self.activity.pins(scopes)
+        with self._lock:
+            self._read[scopes] = (time.monotonic(), pins)
+        return pins
+
+    def changed(self) -> None:
+        """Forget the pins read so far (this process added or removed one)."""
+        with self._lock:
+            self._read.clear()
 
     def lookup(self, search: SearchIndex) -> SentenceLookup:
         """The sentence lookup of this index (rebuilt when the index changed)."""
@@ -116,7 +138,7 @@ class PinBoard:
     def match(self, search: SearchIndex, result: SearchResult, scope: str | None) -> tuple[Pin, float] | None:
         """The pin whose question means what this one does, if the matcher is sure enough."""
         lookup = self.lookup(search)
-        pins = [p for p in self.activity.pins(visible_scopes(scope)) if all(map(lookup.holds, p.sentences))]
+        pins = [p for p in self.visible(scope) if all(map(lookup.holds, p.sentences))]
         if not pins:
             return None
         # The question pinned, asked again: a match whatever the model says (the server's own pin first).

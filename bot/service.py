@@ -239,7 +239,9 @@ class KnowledgeService:
             raise SourceRejected("A pin needs either the sentences that answer the question or a decline, not both.")
         search, _ = self.searchable()
         references = self.pin_board.resolve(search, scope, sentences)
-        return self.activity.add_pin(scope, text, references, decline, pinned_by)
+        pin = self.activity.add_pin(scope, text, references, decline, pinned_by)
+        self.pin_board.changed()
+        return pin
 
     def pins(self, scope: str) -> list[Pin]:
         """The pins made in one scope (a server's, or the shared ones)."""
@@ -250,6 +252,7 @@ class KnowledgeService:
         pin = next((p for p in self.pins(scope) if p.id == pin_id), None)
         if pin is None or not self.activity.remove_pin(scope, pin_id):
             raise SourceRejected(f"There is no pin {pin_id} here. See the list of pins.")
+        self.pin_board.changed()
         return pin
 
     def broken_pins(self, scope: str | None, every_scope: bool = False) -> list[Pin]:
@@ -400,6 +403,7 @@ class KnowledgeService:
             if folder.exists():
                 shutil.rmtree(folder)
             self.activity.forget_scope(scope)
+            self.pin_board.changed()
         self.build_index()
         return before
 

@@ -47,6 +47,10 @@ class OnnxBackend:
         self.onnx_file = onnx_file
         self.session = onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
         self.inputs = [i.name for i in self.session.get_inputs()]
+        # Hand the memory a batch needed back after each run: an index build's batches of long passages would
+        # otherwise keep a serving bot at twice its size (bench/RESULTS.md), for no measurable speed.
+        self.run_options = onnxruntime.RunOptions()
+        self.run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
         self.mean_pooling = pipeline["mode"] == "pooling_mode_mean_tokens"
         width = self.session.get_outputs()[0].shape[-1]
         self.dimension = width if isinstance(width, int) else int(json.loads((model_dir / "config.json")
@@ -58,7 +62,7 @@ class OnnxBackend:
         arrays = {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
                   "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
                   "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64)}
-        hidden = self.session.run(None, {name: arrays[name] for name in self.inputs})[0]
+        hidden = self.session.run(None, {name: arrays[name] for name in self.inputs}, self.run_options)[0]
         if not self.mean_pooling:
             return hidden[:, 0].astype(np.float32)
         weights = arrays["attention_mask"][..., None].astype(np.float32)

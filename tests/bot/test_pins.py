@@ -71,6 +71,9 @@ def test_server_pins_stay_in_their_server(mini_service):
     [pin] = mini_service.pins("111")
     assert pin.sentences == (PinnedSentence("shared", "mini-detainers", REFUSAL),)
     assert mini_service.server_data("111").activity.pins == 1
+    mini_service.pin("shared", "When did Illinois leave?", [HOLD], pinned_by="operator")  # as `citebot pin add`
+    for scope in ("111", "222", None):
+        assert mini_service.answer("When did Illinois leave?", scope).pinned.scope == "shared"
 
 
 def test_the_bundled_pin_matcher_is_fitted_and_its_threshold_chosen_by_precision():
