@@ -79,7 +79,7 @@ async def test_run_bot_logs_in_syncs_answers_and_stops_cleanly_on_sigterm(fake, 
     logged = "\n".join(messages())
     assert "preparing the index under" in logged
     assert "passages from 4 sources (2 statistics in the shared corpus); embedded 0 now" in logged
-    assert "synced 5 commands globally: ask, sources, stats, kb, Ask citebot" in logged
+    assert "synced 6 commands globally: ask, sources, stats, kb, Ask citebot, Fix citebot's answer" in logged
     assert f"in 2 guild(s): Alpha ({fake.guilds[0].id}), Beta ({fake.guilds[1].id})" in logged
     assert "shutting down" in logged and "stopped cleanly" in logged
     assert fake.gateway_connections[-1].closed_at is not None
