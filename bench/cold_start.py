@@ -26,21 +26,21 @@ from _common import REPO, benchmark_parser, log, machine, median, now, run_and_e
 
 QUESTION = "which states opted out?"
 
-# Phases of `citebot ask` in a fresh process, step by step as bot.cli.cmd_ask runs them.
+# Phases of `citebot ask` in a fresh process, step by step as bot.cli.cmd_ask runs them (the same helpers).
 PHASES = r"""
 import time, json
 t0 = time.perf_counter(); marks = {}
 from bot.settings import build_encoder, load_settings
-marks["import settings (pydantic, numpy, encoder)"] = time.perf_counter()
-settings = load_settings(); encoder = build_encoder(settings); loading = encoder.preload()
-marks["read settings, start loading the model"] = time.perf_counter()
+marks["import settings (pydantic)"] = time.perf_counter()
+settings = load_settings(); encoder = build_encoder(settings); encoder.preload()
+marks["read settings, import the encoder (numpy), start loading the model"] = time.perf_counter()
 from bot.service import KnowledgeService
 from bot.rendering.terminal import render_answer
-marks["import service (the model loads meanwhile)"] = time.perf_counter()
+marks["import service, FAISS (the model loads meanwhile)"] = time.perf_counter()
 service = KnowledgeService(settings, encoder=encoder)
 service.searchable()
 marks["load index (verify, read, BM25, examples)"] = time.perf_counter()
-loading.join()
+service.encoder.backend
 marks["wait for the model"] = time.perf_counter()
 answer, _ = service.answer_and_record(%r, surface="cli")
 render_answer(answer)

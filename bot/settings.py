@@ -4,12 +4,15 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from embeddings.encoder import BACKENDS, BUNDLED_MODEL, PRECISIONS, Encoder
+from embeddings.model_options import BACKENDS, BUNDLED_MODEL, PRECISIONS
+
+if TYPE_CHECKING:
+    from embeddings.encoder import Encoder
 
 
 class Settings(BaseSettings):
@@ -88,7 +91,9 @@ def load_settings(**overrides) -> Settings:
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
-def build_encoder(settings: Settings) -> Encoder:
+def build_encoder(settings: Settings) -> "Encoder":
     """The encoder the settings describe (not loaded yet)."""
+    from embeddings.encoder import Encoder  # numpy and the model code load when an encoder is wanted
+
     return Encoder(settings.model, backend=settings.encoder_backend, precision=settings.encoder_precision,
                    cache_dir=settings.model_cache_home)

@@ -20,10 +20,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from embeddings.errors import EncoderError
-from embeddings.onnx_cache import PRECISIONS, cached_export
+from embeddings.model_options import BACKENDS, BUNDLED_MODEL, PRECISIONS
+from embeddings.onnx_cache import cached_export
 
-BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
-BACKENDS = ("auto", "onnx", "torch")
 __all__ = ["BACKENDS", "BUNDLED_MODEL", "PRECISIONS", "Encoded", "Encoder", "EncoderError", "EncoderInput"]
 log = logging.getLogger(__name__)
 
@@ -185,18 +184,19 @@ class Encoder:
                     self._backend = self._load()
         return self._backend
 
+    def load_now(self) -> None:
+        """Load the model here and now; a failure is kept and raised to the first caller that needs the model."""
+        with self._lock:
+            if self._backend is None and self._failure is None:
+                try:
+                    self._backend = self._load()
+                except Exception as exc:  # kept for the first caller, who sees it where it matters
+                    self._failure = exc
+
     def preload(self) -> threading.Thread:
         """Start loading the model in a thread, so that it overlaps the caller's own start-up work."""
-        def load() -> None:
-            with self._lock:
-                if self._backend is None and self._failure is None:
-                    try:
-                        self._backend = self._load()
-                    except Exception as exc:  # kept for the first caller, who sees it where it matters
-                        self._failure = exc
-
         # Not a daemon: a process that ends early waits for the load rather than exit under it.
-        thread = threading.Thread(target=load, name="citebot-model-load")
+        thread = threading.Thread(target=self.load_now, name="citebot-model-load")
         thread.start()
         return thread
 

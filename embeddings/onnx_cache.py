@@ -14,9 +14,9 @@ from pathlib import Path
 
 from embeddings.atomic import write_text_atomic
 from embeddings.errors import EncoderError
+from embeddings.model_options import PRECISIONS
 
 EXPORT_VERSION = 1  # bump when onnx_export changes what it writes
-PRECISIONS = ("fp32", "int8")
 EXPORT_TIMEOUT_SECONDS = 900
 _SKIPPED = {"README.md", "onnx"}  # files that do not change the vectors (and an export someone put inside)
 
