@@ -6,9 +6,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.errors import CitebotError
 from embeddings.model_options import BACKENDS, BUNDLED_MODEL, PRECISIONS
 
 if TYPE_CHECKING:
@@ -86,9 +87,20 @@ class Settings(BaseSettings):
         return self.home / "activity.sqlite"
 
 
+class SettingsError(CitebotError):
+    """A setting in the environment or .env has a value citebot cannot use."""
+
+    exit_code = 2
+
+
 def load_settings(**overrides) -> Settings:
     """Settings from environment and .env, with explicit overrides (used by the CLI and tests)."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(f"CITEBOT_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+                             for error in exc.errors())
+        raise SettingsError(f"a setting cannot be used: {problems}. See README.md, Configuration.") from None
 
 
 def build_encoder(settings: Settings) -> "Encoder":

@@ -223,6 +223,9 @@ class Encoder:
     def _onnx_backend(self, path: Path, pipeline: dict | None) -> OnnxBackend | None:
         """The ONNX backend, or None where "auto" may fall back to torch; raises where "onnx" was asked for."""
         required = self.requested_backend == "onnx"
+        if required and not path.is_dir():
+            raise EncoderError(f"the model folder {path} does not exist (downloads are off); set CITEBOT_MODEL "
+                               "to a local sentence-transformers folder")
         if pipeline is None or not (path / "tokenizer.json").is_file():
             if required:
                 raise EncoderError(f"{path} is not a plain Transformer -> Pooling model with a tokenizer.json, "
