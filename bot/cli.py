@@ -291,7 +291,8 @@ def cmd_forget_server(args: argparse.Namespace) -> int:
     data = service.forget_server(args.server_id) if args.yes else service.server_data(args.server_id)
     a = data.activity
     held = (f"{data.source_files} source file(s), {a.questions} question(s), {a.votes} vote(s), "
-            f"{a.settings} setting(s), {a.audit_entries} audit entr{'y' if a.audit_entries == 1 else 'ies'}")
+            f"{a.settings} setting(s), {a.pins} pinned answer(s), "
+            f"{a.audit_entries} audit entr{'y' if a.audit_entries == 1 else 'ies'}")
     if args.yes:
         print(f"Deleted for server {data.scope}: {held}. The index no longer holds its sources.")
     else:

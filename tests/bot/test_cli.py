@@ -114,10 +114,12 @@ def test_forget_server_shows_then_deletes_one_servers_sources_and_records(tmp_pa
         service.activity.vote(question_id, "8", helpful=False)
         service.activity.set_setting(scope, "private", "true")
         service.activity.audit(scope, "7", "ana", "add", f"{town.lower()}.txt")
+        service.pin(scope, f"Does the {town} clinic meet?", [body.decode()], pinned_by="ana")
 
     shown = run(["forget-server", "111"], home, mini_corpus)
     assert shown.returncode == 0, shown.stderr
-    assert "1 source file(s), 1 question(s), 1 vote(s), 1 setting(s), 1 audit entry" in shown.stdout
+    assert ("1 source file(s), 1 question(s), 1 vote(s), 1 setting(s), 1 pinned answer(s), 1 audit entry"
+            in shown.stdout)
     assert "Nothing was deleted" in shown.stdout and service.scope_folder("111").is_dir()
 
     done = run(["forget-server", "111", "--yes"], home, mini_corpus)
@@ -125,6 +127,7 @@ def test_forget_server_shows_then_deletes_one_servers_sources_and_records(tmp_pa
     assert "Deleted for server 111: 1 source file(s), 1 question(s)" in done.stdout
     after = make_service(home, encoder, [mini_corpus])
     assert after.server_data("111").source_files == 0 and after.activity.scope_counts("111").questions == 0
+    assert after.pins("111") == [] and len(after.pins("222")) == 1
     assert not after.scope_sources("111") and after.settings.uploads_home.joinpath("222").is_dir()
     assert [s.id for s in after.scope_sources("222")] == ["shelbyville"]  # the other server keeps everything
     assert after.activity.scope_counts("222") == service.activity.scope_counts("222")
