@@ -138,3 +138,23 @@ def test_int8_is_a_different_model_for_the_index(tmp_path, encoder, mini_corpus)
     texts = corpus_sentences(100)
     cosines = np.sum(int8.encode_queries(texts) * encoder.encode_queries(texts), axis=1)
     assert 0.95 < cosines.min() < 0.99999  # close to fp32, and really quantized
+
+
+def test_auto_falls_back_to_torch_with_a_warning_when_the_export_cannot_be_made(tmp_path, caplog):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder should be")
+    encoder = Encoder(cache_dir=blocked)
+    assert encoder.description == "transformers"
+    assert any("ONNX backend unavailable" in r.getMessage() for r in caplog.records)
+    with pytest.raises(EncoderError):
+        Encoder(backend="onnx", cache_dir=blocked).encode_queries(["hi"])
+
+
+def test_the_export_lives_in_the_virtualenv_unless_a_folder_is_set(tmp_path):
+    import sys
+
+    from bot.settings import Settings
+
+    assert Settings(home=tmp_path, model_cache=tmp_path / "models").model_cache_home == tmp_path / "models"
+    if sys.prefix != sys.base_prefix and os.access(sys.prefix, os.W_OK):  # the project's virtualenv
+        assert Settings(home=tmp_path).model_cache_home == Path(sys.prefix) / "var" / "citebot"
