@@ -36,19 +36,20 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
 
 def run(args) -> dict:
     from bot.answering.pin_matcher import PAIR_FEATURES
-    from bot.answering.pin_training import TARGET_PRECISION, best_threshold, precision_recall, read_pairs
+    from bot.answering.pin_training import (TARGET_PRECISION, best_threshold, pair_data_for, precision_recall,
+                                            read_pairs)
     from bot.service import KnowledgeService
     from bot.settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="citebot-bench-pins-") as home:
         service = KnowledgeService(Settings(home=Path(args.home or home), corpus=[], include_bundled_corpus=True))
-        service.searchable()
+        search, _ = service.searchable()
         matcher = service.pin_board.matcher
         splits = {}
         for name in ("train", "validation", "test"):
             pairs = read_pairs(PAIRS / f"{name}.jsonl")
             log(f"{name}: {len(pairs)} pairs")
-            data = service.pin_pair_data(pairs)
+            data = pair_data_for(search, pairs)
             p = matcher.probabilities(data.features)
             precision, recall = precision_recall(p, data.labels, matcher.threshold)
             _, best_p, best_r = best_threshold(p, data.labels, TARGET_PRECISION)

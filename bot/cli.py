@@ -145,12 +145,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_calibrate_pins(args: argparse.Namespace) -> int:
     from bot.answering.pin_matcher import BUNDLED_PIN_MATCHER, PinMatcher
-    from bot.answering.pin_training import fit_pin_matcher, read_pairs
+    from bot.answering.pin_training import fit_pin_matcher, pair_data_for, read_pairs
 
     service = _service(args, pin_matcher=PinMatcher.untrained())
-    service.searchable(progress=_progress())
-    train = service.pin_pair_data(read_pairs(Path(args.train)))
-    validation = service.pin_pair_data(read_pairs(Path(args.validation)))
+    search, _ = service.searchable(progress=_progress())
+    train = pair_data_for(search, read_pairs(Path(args.train)))
+    validation = pair_data_for(search, read_pairs(Path(args.validation)))
     matcher = fit_pin_matcher(train, validation)
     matcher = PinMatcher(matcher.model, matcher.threshold, {**matcher.provenance, "train": Path(args.train).name,
                                                            "validation": Path(args.validation).name})

@@ -9,7 +9,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from bot.activity import ActivityLog, Pin, ScopeActivity, Suggestion
 from bot.answering.compose import AnswerConfig, Composer, ranked_passages
@@ -27,14 +26,10 @@ from embeddings.encoder import Encoder
 from embeddings.index_store import BuildReport, IndexDamagedError, IndexMissingError, IndexStore
 from embeddings.search import SearchIndex, SearchResult
 from embeddings.vector_store import VectorStoreConfig
-from knowledge.aliases import expand_aliases
 from knowledge.corpus_loader import BUNDLED_CORPUS, Corpus, CorpusFolder, load_corpus
 from knowledge.errors import SourceReadError
 from knowledge.readers import SUPPORTED_SUFFIXES, SourceDefaults, read_source_bytes, slugify
 from knowledge.records import SHARED_SCOPE, Source, StatisticRow
-
-if TYPE_CHECKING:
-    from bot.answering.pin_training import PairData
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -265,14 +260,6 @@ class KnowledgeService:
         text = clean_question(search_text or question, self.settings.max_question_chars)
         search, _ = self.searchable()
         return self.pin_board.candidates(search, search.search(text, scope=scope, k=self.settings.retrieve_passages))
-
-    def pin_pair_data(self, pairs: list) -> "PairData":
-        """Features of labelled question pairs, computed as answering computes them (for calibrate-pins)."""
-        from bot.answering.pin_training import pair_data
-
-        search, _ = self.searchable()
-        return pair_data(pairs, search.encoder.encode_queries, lambda q: expand_aliases(q, search.stored.aliases),
-                         search.bm25.idf_of)
 
     def suggested_pins(self, scope: str) -> list[Suggestion]:
         """Answers members voted helpful (several votes, none against), for organizers to confirm."""

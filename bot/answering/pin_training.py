@@ -4,12 +4,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bot.answering.pin_matcher import PAIR_FEATURES, Idf, PinMatcher, pair_features
 from bot.answering.training import fit_model
 from bot.errors import QuestionError
+
+if TYPE_CHECKING:
+    from embeddings.search import SearchIndex
 
 PENALTIES = (0.1, 1.0, 10.0, 100.0)
 TARGET_PRECISION = 0.95  # a wrong pinned answer is served as checked by organizers: precision first
@@ -48,6 +52,14 @@ class PairData:
 
     features: np.ndarray
     labels: np.ndarray
+
+
+def pair_data_for(search: "SearchIndex", pairs: list[QuestionPair]) -> PairData:
+    """Features of pairs computed as answering computes them over this index (its encoder, aliases and idf)."""
+    from knowledge.aliases import expand_aliases
+
+    return pair_data(pairs, search.encoder.encode_queries, lambda q: expand_aliases(q, search.stored.aliases),
+                     search.bm25.idf_of)
 
 
 def pair_data(pairs: list[QuestionPair], encode, expand, idf: Idf) -> PairData:

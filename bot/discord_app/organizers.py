@@ -12,6 +12,7 @@ from bot.discord_app.context import citebot, scope_of, who
 from bot.discord_app.acknowledge import defer_thinking
 from bot.discord_app.errors import NotOrganizer
 from bot.discord_app.guild_config import PRIVATE
+from bot.discord_app.permissions import is_organizer, may_manage_server
 from bot.discord_app.pins import audit, describe_pin, offer_sentences, pin_option_choices
 from bot.discord_app.rendering import LIST_LINES, gaps_embed, notice_embed, page_of, server_sources_embed
 from bot.discord_app.text import clip, safe
@@ -22,24 +23,6 @@ from knowledge.records import STATISTIC_KIND, Source
 log = logging.getLogger(__name__)
 
 UPLOAD_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".csv")
-
-
-def may_manage_server(interaction: discord.Interaction) -> bool:
-    """Manage Server (or Administrator) as Discord computed it for this member in this channel."""
-    permissions = interaction.permissions
-    return permissions.manage_guild or permissions.administrator
-
-
-async def is_organizer(interaction: discord.Interaction) -> bool:
-    """Manage Server, or the organizer role this server chose with /kb settings."""
-    if interaction.guild_id is None:
-        return False
-    if may_manage_server(interaction):
-        return True
-    config = await citebot(interaction).guild_configs.get(scope_of(interaction))
-    if config.organizer_role_id is None:
-        return False
-    return any(role.id == config.organizer_role_id for role in getattr(interaction.user, "roles", ()))
 
 
 def one_per_file(sources: list[Source]) -> list[Source]:

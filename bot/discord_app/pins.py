@@ -11,6 +11,7 @@ from bot.activity import Pin
 from bot.discord_app.acknowledge import defer_thinking
 from bot.discord_app.context import citebot, scope_of, who
 from bot.discord_app.errors import NotOrganizer, report, send_private
+from bot.discord_app.permissions import is_organizer
 from bot.discord_app.rendering import notice_embed
 from bot.discord_app.text import clip, safe
 from bot.pinning import Candidate
@@ -24,8 +25,6 @@ OPTION_TEXT_MAX = 100  # Discord's limit for a select option's label and descrip
 
 async def require_organizer(interaction: discord.Interaction) -> None:
     """Raise NotOrganizer unless the member is an organizer of this server."""
-    from bot.discord_app.organizers import is_organizer  # the organizers module imports this one
-
     if not await is_organizer(interaction):
         raise NotOrganizer()
 
