@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.activity import ActivityLog, Pin, PinnedSentence
-from bot.answering.compose import ABSTAIN_TEXT
-from bot.answering.models import Answer, Citation, PinNote
+from bot.answering.compose import ABSTAIN_TEXT, cited_answer
+from bot.answering.models import Answer, PinNote
 from bot.answering.pin_matcher import PinMatcher, pair_features
 from bot.errors import SourceRejected
 from embeddings.index_store import StoredIndex, source_key
@@ -175,17 +175,7 @@ def pinned_answer(question: str, pin: Pin, search: SearchIndex, passages: tuple 
     if pin.decline:
         return Answer(question, ABSTAIN_TEXT, True, (), (), passages, "organizers pinned a decline for this question",
                       pinned=note)
-    numbers: dict[str, int] = {}
-    quotes: dict[str, list[str]] = {}
-    parts = []
-    for sentence in pin.sentences:
-        key = source_key(sentence.source_scope, sentence.source_id)
-        n = numbers.setdefault(key, len(numbers) + 1)
-        quotes.setdefault(key, []).append(sentence.text)
-        parts.append(f"{sentence.text} [{n}]")
-    citations = []
-    for key, n in numbers.items():
-        s = search.stored.sources[key]
-        citations.append(Citation(n, s.id, s.title, s.publisher, s.published, s.url, s.kind, " ".join(quotes[key])))
-    quoted = tuple((s.text, s.source_id, 0) for s in pin.sentences)
-    return Answer(question, " ".join(parts), False, tuple(citations), (), passages, quoted=quoted, pinned=note)
+    keys = [source_key(s.source_scope, s.source_id) for s in pin.sentences]
+    quoted = [(key, search.stored.sources[key], s.text, 0) for key, s in zip(keys, pin.sentences)]
+    return cited_answer(question, quoted, passages, pinned=note)
+

@@ -1,6 +1,7 @@
 """Build an extractive answer: pick the sentences that answer, number their sources, or abstain."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,6 +11,7 @@ from bot.answering.features import Candidate, FactCache, gather, question_featur
 from bot.answering.models import Answer, Citation, RankedPassage
 from bot.answering.scorer import AnswerScorer
 from embeddings.search import Hit, SearchIndex, SearchResult
+from knowledge.records import Source
 
 ABSTAIN_TEXT = ("The sources I have don't answer this question. "
                 "The closest sources are listed below as related reading, not as an answer.")
@@ -64,6 +66,28 @@ def duplicates(a: Candidate, b: Candidate, similarity: float = 0.97) -> bool:
     return bool(union) and len(a.tokens & b.tokens) / len(union) >= 0.8
 
 
+def citation(n: int, source: Source, quote: str) -> Citation:
+    """Citation number n of a source, quoting the given sentences."""
+    return Citation(n, source.id, source.title, source.publisher, source.published, source.url, source.kind, quote)
+
+
+def cited_answer(question: str, quoted: Sequence[tuple[str, Source, str, int]],
+                 passages: tuple[RankedPassage, ...] = (), **extra) -> Answer:
+    """Sentences given as (source key, source, text, position), numbered by first use of their source."""
+    numbers: dict[str, int] = {}
+    quotes: dict[str, list[str]] = {}
+    sources: dict[str, Source] = {}
+    parts = []
+    for key, source, text, _ in quoted:
+        n = numbers.setdefault(key, len(numbers) + 1)
+        sources.setdefault(key, source)
+        quotes.setdefault(key, []).append(text)
+        parts.append(f"{text} [{n}]")
+    citations = tuple(citation(numbers[k], sources[k], " ".join(quotes[k])) for k in numbers)
+    return Answer(question, " ".join(parts), False, citations, (), passages,
+                  quoted=tuple((text, source.id, position) for _, source, text, position in quoted), **extra)
+
+
 def ranked_passages(result: SearchResult) -> tuple[RankedPassage, ...]:
     """The retrieved passages as `--json` shows them."""
     return tuple(RankedPassage(h.source.id, round(h.score, 6), h.record.passage.text) for h in result.hits)
@@ -107,24 +131,12 @@ class Composer:
 
     @staticmethod
     def _citation(n: int, hit: Hit, quote: str) -> Citation:
-        s = hit.source
-        return Citation(n, s.id, s.title, s.publisher, s.published, s.url, s.kind, quote)
+        return citation(n, hit.source, quote)
 
     def _cite(self, result: SearchResult, passages: tuple[RankedPassage, ...], chosen: list[Candidate]) -> Answer:
-        """Number sources in order of first use; each citation quotes exactly the sentences taken from it."""
-        numbers: dict[str, int] = {}
-        quotes: dict[str, list[str]] = {}
-        hits: dict[str, Hit] = {}
-        parts = []
-        for candidate in chosen:
-            key = candidate.hit.record.source_key
-            n = numbers.setdefault(key, len(numbers) + 1)
-            hits.setdefault(key, candidate.hit)
-            quotes.setdefault(key, []).append(candidate.text)
-            parts.append(f"{candidate.text} [{n}]")
-        citations = tuple(self._citation(numbers[k], hits[k], " ".join(quotes[k])) for k in numbers)
-        return Answer(result.question, " ".join(parts), False, citations, (), passages,
-                      quoted=tuple((c.text, c.hit.source.id, c.position) for c in chosen))
+        """The chosen sentences, each cited to its source."""
+        return cited_answer(result.question, [(c.hit.record.source_key, c.hit.source, c.text, c.position)
+                                              for c in chosen], passages)
 
     def _abstain(self, result: SearchResult, passages: tuple[RankedPassage, ...], candidates: list[Candidate],
                  reason: str) -> Answer:
