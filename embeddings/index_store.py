@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -21,6 +20,7 @@ from embeddings.bm25 import BM25Index
 from embeddings.bm25_store import (BM25_FILE, SENTENCE_BM25_FILE, build_bm25, build_sentence_bm25, load_bm25,
                                    save_bm25)
 from embeddings.encoder import Encoder, EncoderInput
+from embeddings.files import exclusive_lock, file_sha256
 from knowledge.corpus_loader import Corpus
 from knowledge.passages import split_into_passages
 from knowledge.records import Passage, Source, StatisticRow
@@ -112,14 +112,6 @@ def content_hash(model: str, item: EncoderInput) -> str:
     return digest.hexdigest()
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 _SCHEMA = """
 CREATE TABLE sources (key TEXT PRIMARY KEY, scope TEXT NOT NULL, id TEXT NOT NULL, title TEXT NOT NULL,
     publisher TEXT NOT NULL, published TEXT NOT NULL, kind TEXT NOT NULL, url TEXT NOT NULL,
@@ -177,7 +169,7 @@ class IndexStore:
                 size = path.stat().st_size
             except OSError:
                 raise IndexDamagedError(f"{path} is missing") from None
-            if size != expected["size"] or _sha256_file(path) != expected["sha256"]:
+            if size != expected["size"] or file_sha256(path) != expected["sha256"]:
                 raise IndexDamagedError(f"{path} is truncated or altered (size or checksum differs from the manifest)")
 
     def read_generation(self, generation: Path, manifest: Manifest) -> "StoredIndex":
@@ -231,13 +223,8 @@ class IndexStore:
     @contextlib.contextmanager
     def writer_lock(self) -> Iterator[None]:
         """Only one process builds at a time; others wait for it."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "a+") as handle:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        with exclusive_lock(self.root / ".lock"):
+            yield
 
     def build(self, corpus: Corpus, encoder: Encoder, *, rebuild: bool = False,
               progress: Callable[[int, int], None] | None = None) -> BuildReport:
@@ -348,7 +335,7 @@ class IndexStore:
         files = {}
         for path in sorted(staging.iterdir()):
             fsync_file(path)
-            files[path.name] = {"size": path.stat().st_size, "sha256": _sha256_file(path)}
+            files[path.name] = {"size": path.stat().st_size, "sha256": file_sha256(path)}
         manifest = Manifest(FORMAT_VERSION, model, int(dimension), fingerprint, len(corpus.sources), len(items),
                             int(sentence_vectors.shape[0]), len(corpus.statistics), time.time(), files, runtime)
         write_text_atomic(staging / "manifest.json", json.dumps(asdict(manifest), indent=2))

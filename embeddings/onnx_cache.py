@@ -1,19 +1,17 @@
 """The cached ONNX export of a model folder: found by the folder's file listing, made once in a child process."""
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from embeddings.atomic import write_text_atomic
 from embeddings.errors import EncoderError
+from embeddings.files import exclusive_lock, file_sha256
 from embeddings.model_options import PRECISIONS
 
 EXPORT_VERSION = 1  # bump when onnx_export changes what it writes
@@ -34,15 +32,6 @@ class ExportRecord:
     created: float
 
 
-def file_sha256(path: Path) -> str:
-    """Checksum of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def model_key(model_dir: Path, precision: str) -> str:
     """Identity of a model folder's contents: every file's path, size and modification time."""
     # Stat, not content: hashing 90 MB of weights would cost every cold start a fifth of a second. A new
@@ -55,18 +44,6 @@ def model_key(model_dir: Path, precision: str) -> str:
         stat = path.stat()
         digest.update(f"{relative}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
     return digest.hexdigest()[:20]
-
-
-@contextlib.contextmanager
-def _exclusive(lock_file: Path) -> Iterator[None]:
-    """Hold an exclusive lock so that two processes starting at once export only once."""
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with lock_file.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _read_record(folder: Path) -> ExportRecord | None:
@@ -105,7 +82,7 @@ def cached_export(model_dir: Path, cache_dir: Path, precision: str = "fp32") -> 
     folder = cache_dir / "onnx" / key
     if _read_record(folder) is not None:
         return folder / "model.onnx"
-    with _exclusive(cache_dir / "onnx" / f".{key}.lock"):
+    with exclusive_lock(cache_dir / "onnx" / f".{key}.lock"):
         if _read_record(folder) is None:  # another process may have finished it while we waited
             folder.mkdir(parents=True, exist_ok=True)
             out_file = folder / "model.onnx"
