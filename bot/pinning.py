@@ -126,12 +126,11 @@ class PinBoard:
             found.append(candidate.reference)
         return tuple(found)
 
-    def _vectors_of(self, search: SearchIndex, pins: list[Pin]) -> np.ndarray:
-        """Vectors of the pinned questions (aliases expanded, as the search expands the asked one)."""
-        missing = [p for p in pins if (p.id, p.question) not in self._vectors]
+    def _vectors_of(self, search: SearchIndex, pins: list[Pin], texts: list[str]) -> np.ndarray:
+        """Vectors of the pinned questions' texts (encoded once per pin and index)."""
+        missing = [(p, t) for p, t in zip(pins, texts) if (p.id, p.question) not in self._vectors]
         if missing:
-            texts = [expand_aliases(p.question, search.stored.aliases) for p in missing]
-            for pin, vector in zip(missing, search.encoder.encode_queries(texts)):
+            for (pin, _), vector in zip(missing, search.encoder.encode_queries([t for _, t in missing])):
                 self._vectors[(pin.id, pin.question)] = vector
         return np.stack([self._vectors[(p.id, p.question)] for p in pins])
 
@@ -141,17 +140,17 @@ class PinBoard:
         pins = [p for p in self.visible(scope) if all(map(lookup.holds, p.sentences))]
         if not pins:
             return None
+        # Compared as the asked question is searched: with the corpus's aliases expanded.
+        pinned = [expand_aliases(p.question, search.stored.aliases) for p in pins]
         # The question pinned, asked again: a match whatever the model says (the server's own pin first).
-        repeats = [p for p in pins if same_words(p.question, result.question)
-                   or same_words(expand_aliases(p.question, search.stored.aliases), result.question)]
+        repeats = [p for p, text in zip(pins, pinned) if same_words(text, result.question)]
         if repeats:
             return max(repeats, key=lambda p: (p.scope != SHARED_SCOPE, p.id)), 1.0
         with self._lock:
-            vectors = self._vectors_of(search, pins)
+            vectors = self._vectors_of(search, pins, pinned)
         idf = search.bm25.idf_of
-        features = np.stack([pair_features(result.question, result.query_vector,
-                                           expand_aliases(p.question, search.stored.aliases), v, idf)
-                             for p, v in zip(pins, vectors)])
+        features = np.stack([pair_features(result.question, result.query_vector, text, vector, idf)
+                             for text, vector in zip(pinned, vectors)])
         probabilities = self.matcher.probabilities(features)
         # A server's own pin wins over a shared one of the same strength.
         best = max(range(len(pins)), key=lambda i: (probabilities[i], pins[i].scope != SHARED_SCOPE))
