@@ -167,10 +167,7 @@ def cmd_pin(args: argparse.Namespace) -> int:
     from knowledge.records import SHARED_SCOPE
 
     service = _service(args)
-    if args.pin_command == "add":
-        if bool(args.sentence) == args.decline:
-            print("error: give --sentence (one or more, in order) or --decline", file=sys.stderr)
-            return EXIT_USAGE
+    if args.pin_command == "add":  # the service refuses both or neither of --sentence and --decline
         pin = service.pin(SHARED_SCOPE, args.question, args.sentence or [], decline=args.decline,
                           pinned_by=args.by or os.environ.get("USER", "cli"))
         print(pin.id)

@@ -231,7 +231,8 @@ class KnowledgeService:
         """Pin sentences (each word for word in a source visible in scope), or a decline, for a question."""
         text = clean_question(question, self.settings.max_question_chars)
         if decline == bool(sentences):
-            raise SourceRejected("A pin needs either the sentences that answer the question or a decline, not both.")
+            raise SourceRejected("A pin needs either the sentences that answer the question (--sentence, in order) "
+                                 "or a decline (--decline), not both.")
         search, _ = self.searchable()
         references = self.pin_board.resolve(search, scope, sentences)
         pin = self.activity.add_pin(scope, text, references, decline, pinned_by)
