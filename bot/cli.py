@@ -11,13 +11,15 @@ from pathlib import Path
 
 from bot.errors import CitebotError
 from embeddings.errors import EmbeddingsError
+from knowledge.languages import ENGLISH, LANGUAGES
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INDEX, EXIT_SKIPPED = 0, 1, 2, 3, 4
 # Commands that answer once and end: they skip garbage collection and interpreter teardown (see console).
 ONE_SHOT_COMMANDS = frozenset({"ask", "sources", "stats", "check", "prepare"})
 
 
-def _service(args: argparse.Namespace, scorer=None, preload: bool = False, pin_matcher=None):
+def _service(args: argparse.Namespace, scorer=None, preload: bool = False, pin_matcher=None,
+             multilingual_scorer=None):
     """The answering service; with preload, the model loads in a thread while the rest starts up."""
     from bot.settings import build_encoder, load_settings
 
@@ -27,7 +29,8 @@ def _service(args: argparse.Namespace, scorer=None, preload: bool = False, pin_m
         encoder.preload()  # started before the service's own imports, which it overlaps (about 0.4 s)
     from bot.service import KnowledgeService
 
-    return KnowledgeService(settings, scorer=scorer, encoder=encoder, pin_matcher=pin_matcher)
+    return KnowledgeService(settings, scorer=scorer, encoder=encoder, pin_matcher=pin_matcher,
+                            multilingual_scorer=multilingual_scorer)
 
 
 def _progress():
@@ -58,7 +61,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     service = _service(args, preload=True)
     service.searchable(progress=_progress())
-    answer, _ = service.answer_and_record(" ".join(args.question), surface="cli")
+    answer, _ = service.answer_and_record(" ".join(args.question), surface="cli", language=args.lang)
     if args.json:
         _print_json(answer.to_json())
     else:
@@ -117,25 +120,32 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from bot.answering.examples import ExampleMemory
-    from bot.answering.scorer import BUNDLED_SCORER, AnswerScorer
+    from bot.answering.scorer import BUNDLED_MULTILINGUAL_SCORER, BUNDLED_SCORER, AnswerScorer
     from bot.answering.training import calibrate, collect
     from bot.evaluation import read_question_set
     from embeddings.atomic import write_text_atomic
+    from knowledge.languages import ENGLISH
 
-    train, validation = read_question_set(Path(args.train)), read_question_set(Path(args.validation))
-    service = _service(args, scorer=AnswerScorer.untrained())  # the scorer being fitted is not used yet
-    search, _ = service.searchable(progress=_progress())
+    train = [q for path in args.train for q in read_question_set(Path(path))]
+    validation = [q for path in args.validation for q in read_question_set(Path(path))]
+    # The scorer being fitted is not used yet.
+    service = _service(args, scorer=AnswerScorer.untrained(), multilingual_scorer=AnswerScorer.untrained())
+    search, _ = service.searchable_in(args.language)
     memory = ExampleMemory.build(train, search)  # the train split is the example memory; validation is unseen
     # Fitted both with the examples and without them, so that a corpus with no example questions is answered too.
-    fit_on = collect(service, train, memory, leave_one_out=True) + collect(service, train, None)
+    fit_on = (collect(service, train, memory, leave_one_out=True, language=args.language)
+              + collect(service, train, None, language=args.language))
     try:
-        scorer, outcome = calibrate(fit_on, collect(service, validation, memory),
+        scorer, outcome = calibrate(fit_on, collect(service, validation, memory, language=args.language),
                                     service.answer_config.max_sentences,
-                                    {"train": Path(args.train).name, "validation": Path(args.validation).name})
+                                    {"train": " ".join(Path(p).name for p in args.train),
+                                     "validation": " ".join(Path(p).name for p in args.validation),
+                                     "index": "english" if args.language == ENGLISH else "multilingual"})
     except ValueError as exc:
         print(f"error: cannot calibrate: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    out = Path(args.out) if args.out else BUNDLED_SCORER
+    out = Path(args.out) if args.out else (BUNDLED_SCORER if args.language == ENGLISH
+                                           else BUNDLED_MULTILINGUAL_SCORER)
     write_text_atomic(out, scorer.to_json())
     print(f"wrote {out}: answer threshold {scorer.answer_threshold:.2f}, extra {scorer.extra_threshold:.2f}; "
           f"on validation answer_accuracy {outcome.answer_accuracy}, abstention_accuracy "
@@ -253,7 +263,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
         if not interactive:
             print(f"> {line.strip()}")
         try:
-            answer, _ = service.answer_and_record(line, surface="terminal")
+            answer, _ = service.answer_and_record(line, surface="terminal", language=args.lang)
             print(render_answer(answer))
         except CitebotError as exc:
             print(f"error: {exc}")
@@ -308,7 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_index)
     p = sub.add_parser("ask", help="answer one question")
     p.add_argument("question", nargs="+")
-    p.add_argument("--json", action="store_true", help="print the JSON object of DESIGN.md")
+    p.add_argument("--json", action="store_true", help="print the JSON object (see README, JSON output)")
+    p.add_argument("--lang", choices=LANGUAGES, help="your language, used when the question's words do not tell "
+                                                      "(the question's own language wins)")
     p.set_defaults(func=cmd_ask)
     p = sub.add_parser("sources", help="list every source with its date")
     p.add_argument("--json", action="store_true")
@@ -322,9 +334,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
     p = sub.add_parser("calibrate", help="fit the answer scorer on labelled questions (train and validation splits)")
-    p.add_argument("--train", required=True, help="question set to fit the weights on (.jsonl with answer_sentences)")
-    p.add_argument("--validation", required=True, help="question set to choose the penalty and thresholds on")
-    p.add_argument("--out", help="where to write the scorer (default: the bundled corpus's answer_scorer.json)")
+    p.add_argument("--train", required=True, nargs="+",
+                   help="question set(s) to fit the weights on (.jsonl with answer_sentences)")
+    p.add_argument("--validation", required=True, nargs="+",
+                   help="question set(s) to choose the penalty and thresholds on")
+    p.add_argument("--language", choices=LANGUAGES, default=ENGLISH,
+                   help="en fits the English index's scorer; another language fits the multilingual index's")
+    p.add_argument("--out", help="where to write the scorer (default: the bundled corpus's answer_scorer.json, "
+                                 "or answer_scorer.multilingual.json)")
     p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("check", help="check a corpus folder (front matter, ids, dates, URLs, CSV)")
@@ -352,6 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("prepare", help="load the model now, exporting it to ONNX once (make setup runs this)")
     p.set_defaults(func=cmd_prepare)
     p = sub.add_parser("chat", help="answer questions typed in the terminal (or one per stdin line)")
+    p.add_argument("--lang", choices=LANGUAGES, help="your language, used when a question's words do not tell")
     p.set_defaults(func=cmd_chat)
     p = sub.add_parser("forget-server", help="delete a Discord server's own sources and records (dry run without --yes)")
     p.add_argument("server_id", help="the server (guild) id, as in the logs")

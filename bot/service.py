@@ -12,9 +12,10 @@ from pathlib import Path
 
 from bot.activity import ActivityLog, Pin, ScopeActivity, Suggestion
 from bot.answering.compose import AnswerConfig, Composer, ranked_passages
-from bot.answering.examples import BUNDLED_EXAMPLES, ExampleMemory
+from bot.answering.examples import BUNDLED_EXAMPLES, BUNDLED_MULTILINGUAL_EXAMPLES, ExampleMemory
 from bot.evaluation import Question, read_question_set
-from bot.answering.scorer import BUNDLED_SCORER, AnswerScorer, load_scorer
+from bot.messages import say
+from bot.answering.scorer import BUNDLED_MULTILINGUAL_SCORER, BUNDLED_SCORER, AnswerScorer, load_scorer
 from bot.answering.models import Answer
 from bot.answering.pin_matcher import BUNDLED_PIN_MATCHER, PinMatcher, load_pin_matcher
 from bot.answering.question_types import FIGURE_WANTS, classify
@@ -23,16 +24,19 @@ from bot.pinning import Candidate, PinBoard, pinned_answer, visible_scopes
 from bot.settings import Settings, build_encoder
 from embeddings.atomic import write_bytes_atomic, write_text_atomic
 from embeddings.encoder import Encoder
-from embeddings.index_store import BuildReport, IndexDamagedError, IndexMissingError, IndexStore
+from embeddings.index_store import BuildReport, IndexDamagedError, IndexMissingError, IndexStore, StoredIndex
+from embeddings.multilingual import MULTILINGUAL_MODEL, MultilingualEncoder
 from embeddings.search import SearchIndex, SearchResult
 from embeddings.vector_store import VectorStoreConfig
 from knowledge.corpus_loader import BUNDLED_CORPUS, Corpus, CorpusFolder, load_corpus
 from knowledge.errors import SourceReadError
+from knowledge.languages import ENGLISH, detect_language
 from knowledge.readers import SUPPORTED_SUFFIXES, SourceDefaults, read_source_bytes, slugify
 from knowledge.records import SHARED_SCOPE, Source, StatisticRow
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
+MULTILINGUAL_FOLDER = "multilingual"  # under the home: the multilingual index's own generations
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class IndexOutcome:
 
     report: BuildReport
     problems: tuple[SourceReadError, ...]
+    multilingual: BuildReport | None = None  # the multilingual index's build, when it is enabled
 
 
 @dataclass(frozen=True)
@@ -62,13 +67,19 @@ def clean_question(question: str, limit: int) -> str:
     return text
 
 
+def in_language(answer: Answer, language: str) -> Answer:
+    """The answer marked with the language it is shown in; an abstention says so in that language."""
+    return replace(answer, language=language, answer=say("abstain", language) if answer.abstained else answer.answer)
+
+
 class KnowledgeService:
     """Owns the encoder, the index on disk and the searchable index in memory."""
 
     def __init__(self, settings: Settings, answer_config: AnswerConfig | None = None,
                  scorer: AnswerScorer | None = None, encoder: Encoder | None = None,
-                 pin_matcher: PinMatcher | None = None) -> None:
+                 pin_matcher: PinMatcher | None = None, multilingual_scorer: AnswerScorer | None = None) -> None:
         self.settings = settings
+        self._multilingual_scorer = multilingual_scorer
         self.scorer = scorer or load_scorer(settings.answer_scorer or BUNDLED_SCORER)
         self.encoder = encoder or build_encoder(settings)
         self.store = IndexStore(settings.home)
@@ -83,6 +94,10 @@ class KnowledgeService:
         self._rejected_generation: Path | None = None  # a newer generation found damaged: not retried
         self._switch_lock = threading.Lock()
         self._switching: threading.Thread | None = None
+        # Questions in other languages: a second index of every source, embedded by a multilingual model.
+        self.multilingual_encoder = MultilingualEncoder() if settings.multilingual else None
+        self.multilingual_store = IndexStore(settings.home / MULTILINGUAL_FOLDER)
+        self._multilingual: tuple[SearchIndex, Composer] | None = None
 
     # ----- corpus and index --------------------------------------------------------------------------
 
@@ -107,10 +122,20 @@ class KnowledgeService:
         """Bring the index up to date with the sources and switch the searchable index to it."""
         with self._write_lock:
             corpus = self._with_upload_metadata(self.load_corpus())
-            report = self.store.build(corpus, self.encoder, rebuild=rebuild, progress=progress)
+            # With a multilingual index, the English one holds English sources only: English questions are
+            # answered as before, and every other language is answered from the multilingual index.
+            english = (replace(corpus, sources=tuple(s for s in corpus.sources if s.language == ENGLISH))
+                       if self.multilingual_encoder is not None else corpus)
+            report = self.store.build(english, self.encoder, rebuild=rebuild, progress=progress)
             if report.changed or self._search is None:
                 self._install(self.store.load())
-            return IndexOutcome(report, corpus.problems)
+            multilingual = None
+            if self.multilingual_encoder is not None:
+                multilingual = self.multilingual_store.build(corpus, self.multilingual_encoder, rebuild=rebuild,
+                                                             progress=progress)
+                if multilingual.changed and self._multilingual is not None:
+                    self._install_multilingual(self.multilingual_store.load())
+            return IndexOutcome(report, corpus.problems, multilingual)
 
     def _install(self, stored) -> None:
         vector_config = VectorStoreConfig(approximate_above=self.settings.approximate_search_above)
@@ -119,12 +144,70 @@ class KnowledgeService:
         # One assignment swaps both: a question in flight keeps the objects it already holds.
         self._search, self._composer = search, Composer(search, self.scorer, self.answer_config, examples)
 
-    def example_questions(self) -> list[Question]:
+    def _install_multilingual(self, stored: StoredIndex) -> None:
+        vector_config = VectorStoreConfig(approximate_above=self.settings.approximate_search_above)
+        search = SearchIndex(stored, self.multilingual_encoder, vector_config=vector_config)
+        examples = ExampleMemory.build(self.example_questions(multilingual=True), search, self.settings.cache_home)
+        scorer = self._multilingual_scorer or load_scorer(self.settings.multilingual_scorer
+                                                          or BUNDLED_MULTILINGUAL_SCORER)
+        self._multilingual = (search, Composer(search, scorer, self.answer_config, examples))
+
+    def example_questions(self, multilingual: bool = False) -> list[Question]:
         """The labelled example questions answers draw on (by default the bundled corpus's train and validation)."""
         paths = self.settings.example_questions
         if paths is None:
-            paths = [p for p in BUNDLED_EXAMPLES if p.is_file()] if self.settings.include_bundled_corpus else []
+            bundled = BUNDLED_MULTILINGUAL_EXAMPLES if multilingual else BUNDLED_EXAMPLES
+            paths = [p for p in bundled if p.is_file()] if self.settings.include_bundled_corpus else []
         return [q for path in paths for q in read_question_set(Path(path))]
+
+    def searchable_in(self, language: str, build_if_missing: bool = True) -> tuple[SearchIndex, Composer]:
+        """The index and composer that answer questions in a language (English: the main index)."""
+        main = self.searchable(build_if_missing)
+        if language == ENGLISH or self.multilingual_encoder is None:
+            return main
+        loaded = self._multilingual
+        if loaded is not None and not self._newer_multilingual_on_disk(loaded[0]):
+            return loaded
+        with self._load_lock:
+            if self._multilingual is None or self._newer_multilingual_on_disk(self._multilingual[0]):
+                try:
+                    stored = self.multilingual_store.load(model=MULTILINGUAL_MODEL)
+                except IndexMissingError as exc:
+                    if not build_if_missing:
+                        raise IndexUnavailable(f"No usable multilingual index: {exc}.") from None
+                    log.info("no multilingual index yet under %s: building it", self.settings.home)
+                    self.build_index()
+                    stored = self.multilingual_store.load(model=MULTILINGUAL_MODEL)
+                except IndexDamagedError as exc:
+                    raise IndexUnavailable(str(exc)) from None
+                self._install_multilingual(stored)
+            return self._multilingual  # type: ignore[return-value]
+
+    def _newer_multilingual_on_disk(self, loaded: SearchIndex) -> bool:
+        """True when a build (ours or another process's) switched the multilingual index since it was loaded."""
+        if self._write_lock.locked():
+            return False
+        try:
+            return self.multilingual_store.current_generation() != loaded.stored.generation
+        except (IndexMissingError, IndexDamagedError):
+            return False
+
+    def question_language(self, question: str, preferred: str | None = None) -> str:
+        """The language to answer in: the question's own when its words tell, else the member's, else English."""
+        preferred = preferred if preferred in self.settings.languages else ENGLISH
+        language = detect_language(question, fallback=preferred)
+        return language if language in self.settings.languages else ENGLISH
+
+    def all_sources(self) -> dict[str, Source]:
+        """Every indexed source by key, in every language (the English index holds English ones only)."""
+        search, _ = self.searchable()
+        sources = dict(search.stored.sources)
+        if self.multilingual_encoder is not None:
+            try:
+                sources.update(self.multilingual_store.load(model=MULTILINGUAL_MODEL).sources)
+            except (IndexMissingError, IndexDamagedError) as exc:
+                log.warning("sources in other languages are not listed: %s", exc)
+        return sources
 
     def searchable(self, build_if_missing: bool = True, progress: Progress | None = None) -> tuple[SearchIndex, Composer]:
         """The current searchable index, loading (or, if missing, building) it on first use."""
@@ -192,17 +275,22 @@ class KnowledgeService:
 
     # ----- answering ---------------------------------------------------------------------------------
 
-    def answer(self, question: str, scope: str | None = None) -> Answer:
-        """Answer a question from the sources visible in scope (the shared corpus plus that server's)."""
+    def answer(self, question: str, scope: str | None = None, language: str | None = None) -> Answer:
+        """Answer a question from the sources visible in scope (the shared corpus plus that server's).
+
+        `language` is the member's (their Discord client's, or `--lang`); the question's own words win.
+        """
         text = clean_question(question, self.settings.max_question_chars)
-        search, composer = self.searchable()
+        language = self.question_language(text, language)
+        search, composer = self.searchable_in(language)
         result = self.retrieve(search, text, scope)
-        match = self.pin_board.match(search, result, scope)
+        # Pins are matched on the English index's model, on which the pin matcher was fitted.
+        match = self.pin_board.match(search, result, scope) if search is self._search else None
         if match is not None:  # organizers chose the answer to a question that means the same
             log.info("answered %r from pin %d (p=%.2f)", text[:120], match[0].id, match[1])
-            return pinned_answer(text, match[0], search, ranked_passages(result))
+            return in_language(pinned_answer(text, match[0], search, ranked_passages(result)), language)
         # The composer sees the question with aliases expanded; the answer keeps the user's wording.
-        answer = replace(composer.compose(result), question=text)
+        answer = in_language(replace(composer.compose(result), question=text), language)
         if answer.abstained:
             log.info("abstained on %r: %s", text[:120], answer.reason)
         return answer
@@ -213,9 +301,9 @@ class KnowledgeService:
         return search.search(question, scope=scope, k=self.settings.retrieve_passages, statistics=figures)
 
     def answer_and_record(self, question: str, scope: str | None = None, *, user_id: str = "",
-                          surface: str = "cli") -> tuple[Answer, int]:
+                          surface: str = "cli", language: str | None = None) -> tuple[Answer, int]:
         """Answer, and record the question (unanswered ones are what organizers see in /kb gaps)."""
-        answer = self.answer(question, scope)
+        answer = self.answer(question, scope, language)
         search, _ = self.searchable()
         lookup = self.pin_board.lookup(search)
         quoted = tuple(c.reference for text, _, _ in answer.quoted

@@ -6,11 +6,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import CitebotError
 from embeddings.model_options import BACKENDS, BUNDLED_MODEL, PRECISIONS
+from knowledge.languages import ENGLISH, LANGUAGES
 
 if TYPE_CHECKING:
     from embeddings.encoder import Encoder
@@ -42,12 +43,16 @@ class Settings(BaseSettings):
                                                  "bundled corpus's train and validation splits.")
     answer_scorer: Path | None = Field(default=None, description="A scorer file from `citebot calibrate`; "
                                        "unset means the one fitted for the bundled corpus.")
+    multilingual_scorer: Path | None = Field(default=None, description="The scorer for questions answered from "
+                                             "the multilingual index; unset means the bundled one.")
     pin_matcher: Path | None = Field(default=None, description="A pin matcher file from `citebot calibrate-pins`; "
                                      "unset means the one fitted on the bundled corpus's question pairs.")
     # Above this many passages, vector search scans compressed codes and re-ranks exactly (bench/scale.py);
     # the default matches VectorStoreConfig's, written out so settings do not import FAISS.
     approximate_search_above: int = Field(default=50_000, ge=0)
     max_question_chars: int = Field(default=500, ge=10, le=4000)
+    languages: list[str] = Field(default_factory=lambda: list(LANGUAGES), description="Languages citebot "
+                                 "answers in; any but English adds the multilingual index (a second model).")
 
     # Discord
     discord_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices(
@@ -61,6 +66,19 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
     url_timeout_seconds: float = Field(default=15.0, gt=0)
     allow_private_urls: bool = Field(default=False, description="Test only: let add-url reach local addresses.")
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, value: list[str]) -> list[str]:
+        unknown = [code for code in value if code not in LANGUAGES]
+        if unknown or not value:
+            raise ValueError(f"languages must be some of {', '.join(LANGUAGES)}, not {unknown or 'none'}")
+        return value
+
+    @property
+    def multilingual(self) -> bool:
+        """Whether questions in languages other than English get the multilingual index."""
+        return any(code != ENGLISH for code in self.languages)
 
     @property
     def uploads_home(self) -> Path:

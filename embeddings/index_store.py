@@ -26,7 +26,8 @@ from knowledge.passages import split_into_passages
 from knowledge.records import Passage, Source, StatisticRow
 
 # 3: sentences are embedded on their own, and BM25 over sentences is stored beside BM25 over passages.
-FORMAT_VERSION = 3
+# 4: sources record their language and, for a summary of another source, which one.
+FORMAT_VERSION = 4
 CURRENT_POINTER = "CURRENT"
 KEEP_GENERATIONS = 2  # the current one and the one before it, which a reader may still be loading
 
@@ -115,13 +116,18 @@ def content_hash(model: str, item: EncoderInput) -> str:
 _SCHEMA = """
 CREATE TABLE sources (key TEXT PRIMARY KEY, scope TEXT NOT NULL, id TEXT NOT NULL, title TEXT NOT NULL,
     publisher TEXT NOT NULL, published TEXT NOT NULL, kind TEXT NOT NULL, url TEXT NOT NULL,
-    author TEXT NOT NULL, path TEXT NOT NULL, added_by TEXT NOT NULL, text TEXT NOT NULL);
+    author TEXT NOT NULL, path TEXT NOT NULL, added_by TEXT NOT NULL, text TEXT NOT NULL,
+    language TEXT NOT NULL, summary_of TEXT NOT NULL);
 CREATE TABLE passages (row INTEGER PRIMARY KEY, source_key TEXT NOT NULL REFERENCES sources(key),
     position INTEGER NOT NULL, text TEXT NOT NULL, spans TEXT NOT NULL, scope TEXT NOT NULL,
     content_hash TEXT NOT NULL, first_sentence INTEGER NOT NULL);
 CREATE TABLE statistics (id TEXT NOT NULL, scope TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE aliases (alias TEXT PRIMARY KEY, meaning TEXT NOT NULL);
 """
+
+
+_SOURCE_COLUMNS = ("scope", "id", "title", "publisher", "published", "kind", "url", "author", "path", "added_by",
+                   "text", "language", "summary_of")
 
 
 class IndexStore:
@@ -178,10 +184,10 @@ class IndexStore:
             vectors = np.load(generation / "vectors.npy", allow_pickle=False)
             sentence_vectors = np.load(generation / "sentence_vectors.npy", allow_pickle=False)
             with contextlib.closing(sqlite3.connect(f"file:{generation / 'metadata.sqlite'}?mode=ro", uri=True)) as db:
-                sources = {row[0]: Source(id=row[2], scope=row[1], title=row[3], publisher=row[4], published=row[5],
-                                          kind=row[6], url=row[7], author=row[8], path=row[9], added_by=row[10],
-                                          text=row[11])
-                           for row in db.execute("SELECT * FROM sources")}
+                db.row_factory = sqlite3.Row
+                sources = {row["key"]: Source(**{name: row[name] for name in _SOURCE_COLUMNS})
+                           for row in db.execute(f"SELECT key, {', '.join(_SOURCE_COLUMNS)} FROM sources")}
+                db.row_factory = None
                 records = []
                 offsets = [0]
                 for row, key, position, text, spans, scope, digest, first in db.execute(
@@ -309,9 +315,11 @@ class IndexStore:
         with contextlib.closing(sqlite3.connect(db_path)) as db:
             with db:
                 db.executescript(_SCHEMA)
-                db.executemany("INSERT INTO sources VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", [
-                    (source_key(s.scope, s.id), s.scope, s.id, s.title, s.publisher, s.published, s.kind, s.url,
-                     s.author, s.path, s.added_by, s.text) for s in corpus.sources])
+                db.executemany(
+                    f"INSERT INTO sources (key, {', '.join(_SOURCE_COLUMNS)}) "
+                    f"VALUES (?, {', '.join('?' for _ in _SOURCE_COLUMNS)})",
+                    [(source_key(s.scope, s.id), *(getattr(s, name) for name in _SOURCE_COLUMNS))
+                     for s in corpus.sources])
                 first = 0
                 rows = []
                 for row, (source, passage, _item, digest) in enumerate(items):

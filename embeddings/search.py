@@ -107,7 +107,8 @@ class SearchIndex:
         self.scopes = np.array([r.passage.scope for r in stored.passages], dtype=object)
         self.statistic_rows = np.array([stored.sources[r.source_key].kind == STATISTIC_KIND for r in stored.passages],
                                        dtype=bool)
-        self._masks: dict[tuple[str, bool], np.ndarray | None] = {}
+        self.languages = np.array([stored.sources[r.source_key].language for r in stored.passages], dtype=object)
+        self._masks: dict[tuple[str, bool, str | None], np.ndarray | None] = {}
         # Sentence level: each sentence embedded on its own, and BM25 over single sentences.
         self.sentence_store = VectorStore(stored.sentence_vectors, vector_config)
         self.sentence_bm25 = stored.sentence_bm25 if stored.sentence_bm25 is not None else build_sentence_bm25(
@@ -123,31 +124,38 @@ class SearchIndex:
         mean_square = float(self.sentence_mean @ self.sentence_mean)
         self._centred_norm = np.sqrt(np.maximum(1.0 - 2.0 * self._dot_mean + mean_square, 1e-12))
 
-    def allowed(self, scope: str | None, statistics: bool = True) -> np.ndarray | None:
-        """Mask of passages visible in a scope (the shared corpus plus that scope's own sources), or None for all."""
-        key = (scope or SHARED_SCOPE, statistics)
+    def allowed(self, scope: str | None, statistics: bool = True, language: str | None = None) -> np.ndarray | None:
+        """Mask of passages visible in a scope (the shared corpus plus that scope's own sources), or None for all.
+
+        With a language, only sources written in it are visible.
+        """
+        key = (scope or SHARED_SCOPE, statistics, language)
         if key not in self._masks:
             mask = (self.scopes == SHARED_SCOPE) | (self.scopes == key[0])
             if not statistics:
                 mask &= ~self.statistic_rows
+            if language is not None:
+                mask &= self.languages == language
             self._masks[key] = None if mask.all() else mask
         return self._masks[key]
 
-    def search(self, question: str, scope: str | None = None, k: int = 8, statistics: bool = True) -> SearchResult:
-        """The k best passages for the question, visible in scope; statistics rows only if `statistics`.
+    def search(self, question: str, scope: str | None = None, k: int = 8, statistics: bool = True,
+               language: str | None = None) -> SearchResult:
+        """The k best passages for the question, visible in scope; statistics rows only if `statistics`;
+        only sources in `language` if one is given.
 
         A statistics row repeats the names of what it counts, so for a question that asks no figure or date
         it outranks the prose that answers; the caller decides whether the question asks for one.
         """
         question = expand_aliases(question, self.stored.aliases)
         query_vector = self.encoder.encode_queries([question])[0]
-        return self.search_vector(question, query_vector, scope, k, statistics)
+        return self.search_vector(question, query_vector, scope, k, statistics, language)
 
     def search_vector(self, question: str, query_vector: np.ndarray, scope: str | None, k: int,
-                      statistics: bool = True) -> SearchResult:
+                      statistics: bool = True, language: str | None = None) -> SearchResult:
         """Like search, with the question already encoded."""
         tokens = tuple(self.spelling.correct(t) for t in tokenize(question))
-        allowed = self.allowed(scope, statistics)
+        allowed = self.allowed(scope, statistics, language)
         n = self.config.candidates
         dense_scores, dense_ids = self.vectors.search(query_vector, n, allowed)
         bm25_all = self.bm25.scores(tokens)

@@ -6,6 +6,8 @@ from functools import lru_cache
 
 import Stemmer
 
+from knowledge.languages import fold_accents
+
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being below
     between both but by can could did do does doing down during each few for from further had has have
@@ -76,12 +78,14 @@ def names_and_numbers(question: str) -> set[str]:
     return found
 
 
-def question_terms(question: str) -> list[str]:
-    """BM25 tokens of a question without filler words, each once, in order."""
+def question_terms(question: str, ignore: frozenset[str] = frozenset()) -> list[str]:
+    """BM25 tokens of a question without filler words (nor words in `ignore`, accents aside), each once, in order."""
     seen: dict[str, None] = {}
     for word in words(question):
         word = word.removesuffix("'s")
         if word in STOPWORDS or word in FILLER or (len(word) == 1 and not word.isdigit()):
+            continue
+        if ignore and fold_accents(word) in ignore:
             continue
         seen.setdefault(_stem(word), None)
     return list(seen)

@@ -1,7 +1,7 @@
 """Load every source under a set of folders, reporting unreadable files instead of stopping."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from knowledge.aliases import ALIASES_FILE, read_aliases
@@ -71,4 +71,23 @@ def load_corpus(folders: list[CorpusFolder]) -> Corpus:
                 seen[(source.scope, source.id)] = str(path)
             sources.extend(result.sources)
             statistics.extend(result.statistics)
-    return Corpus(tuple(sources), tuple(statistics), tuple(problems), tuple(sorted(aliases.items())))
+    sources, unlinked = link_summaries(sources)
+    return Corpus(tuple(sources), tuple(statistics), tuple(problems + unlinked), tuple(sorted(aliases.items())))
+
+
+def link_summaries(sources: list[Source]) -> tuple[list[Source], list[SourceReadError]]:
+    """Give each summary of another source that source's citation; a summary of a missing source is skipped."""
+    by_key = {(s.scope, s.id): s for s in sources}
+    linked, problems = [], []
+    for source in sources:
+        if not source.summary_of:
+            linked.append(source)
+            continue
+        original = by_key.get((source.scope, source.summary_of)) or by_key.get((SHARED_SCOPE, source.summary_of))
+        if original is None or original.summary_of:
+            problems.append(SourceReadError(source.path, f"summary_of names {source.summary_of!r}, which is not a "
+                                                         "source here; name the id of the source it summarizes"))
+            continue
+        linked.append(replace(source, title=original.title, publisher=original.publisher,
+                              published=original.published, url=original.url, author=original.author))
+    return linked, problems

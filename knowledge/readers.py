@@ -10,6 +10,7 @@ from pathlib import Path
 from knowledge.dates import UNDATED, is_valid_date
 from knowledge.errors import SourceReadError
 from knowledge.frontmatter import FrontMatterError, split_front_matter
+from knowledge.languages import LANGUAGES, check_language, detect_language
 from knowledge.records import SHARED_SCOPE, SOURCE_KINDS, STATISTIC_KIND, Source, StatisticRow
 from knowledge.sentences import normalise_whitespace
 
@@ -78,22 +79,32 @@ def _source_from_metadata(meta: dict, body: str, path: Path, defaults: SourceDef
     text = normalise_whitespace(body)
     if not text:
         raise SourceReadError(where, "has no text after its front matter")
-    title = str(meta.get("title") or "").strip() or text.split("\n", 1)[0][:200]
+    summary_of = str(meta.get("summary_of") or "").strip()
+    # A summary of another source takes that source's citation (title, publisher, date, link) when loaded.
+    title = str(meta.get("title") or "").strip() or ("" if summary_of else text.split("\n", 1)[0][:200])
+    declared = str(meta.get("language") or "").strip()
+    language = check_language(declared) if declared else detect_language(text)
+    if language is None:
+        raise SourceReadError(where, f"language {declared!r} is not one of {', '.join(LANGUAGES)}")
     source = Source(
         id=str(meta.get("id") or slugify(path.stem)),
         title=title,
-        publisher=str(meta.get("publisher") or defaults.publisher).strip(),
+        publisher=str(meta.get("publisher") or ("" if summary_of else defaults.publisher)).strip(),
         published=str(meta.get("published") or defaults.published).strip(),
         kind=str(meta.get("kind") or defaults.kind).strip(),
         text=text,
-        url=str(meta.get("url") or defaults.url).strip(),
+        url=str(meta.get("url") or ("" if summary_of else defaults.url)).strip(),
         author=str(meta.get("author") or "").strip(),
         path=where,
         scope=defaults.scope,
         added_by=defaults.added_by,
+        language=language,
+        summary_of=summary_of,
     )
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", source.id):
         raise SourceReadError(where, f"id {source.id!r} must be a lowercase slug (letters, digits, dashes)")
+    if summary_of and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", summary_of):
+        raise SourceReadError(where, f"summary_of {summary_of!r} must be the id of another source")
     if not is_valid_date(source.published):
         raise SourceReadError(where, f"published {source.published!r} is not YYYY-MM-DD, YYYY-MM, YYYY or 'undated'")
     if source.kind not in SOURCE_KINDS:

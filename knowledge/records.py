@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from knowledge.languages import DEFAULT_LANGUAGE
+
 SOURCE_KINDS = ("article", "report", "official", "summary", "law")
 STATISTIC_KIND = "statistic"
 SHARED_SCOPE = "shared"
@@ -23,6 +25,8 @@ class Source:
     path: str = ""
     scope: str = SHARED_SCOPE
     added_by: str = ""
+    language: str = DEFAULT_LANGUAGE  # what the text is written in (knowledge.languages.LANGUAGES)
+    summary_of: str = ""  # for a summary in another language: the id of the source it summarizes
 
 
 @dataclass(frozen=True)

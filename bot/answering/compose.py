@@ -10,11 +10,11 @@ from bot.answering.examples import ExampleMemory
 from bot.answering.features import Candidate, FactCache, gather, question_features
 from bot.answering.models import Answer, Citation, RankedPassage
 from bot.answering.scorer import AnswerScorer
+from bot.messages import say
 from embeddings.search import Hit, SearchIndex, SearchResult
 from knowledge.records import Source
 
-ABSTAIN_TEXT = ("The sources I have don't answer this question. "
-                "The closest sources are listed below as related reading, not as an answer.")
+ABSTAIN_TEXT = say("abstain")  # in English; the service gives an abstention in the question's language
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,8 @@ def duplicates(a: Candidate, b: Candidate, similarity: float = 0.97) -> bool:
 
 def citation(n: int, source: Source, quote: str) -> Citation:
     """Citation number n of a source, quoting the given sentences."""
-    return Citation(n, source.id, source.title, source.publisher, source.published, source.url, source.kind, quote)
+    return Citation(n, source.id, source.title, source.publisher, source.published, source.url, source.kind, quote,
+                    source.language)
 
 
 def cited_answer(question: str, quoted: Sequence[tuple[str, Source, str, int]],

@@ -26,6 +26,11 @@ from knowledge.records import STATISTIC_KIND
 # and chosen on validation; once chosen, validation's questions join the memory). Test stays out: it measures.
 BUNDLED_QUESTIONS = BUNDLED_CORPUS / "questions"
 BUNDLED_EXAMPLES = (BUNDLED_QUESTIONS / "train.jsonl", BUNDLED_QUESTIONS / "validation.jsonl")
+# The multilingual index's memory holds the Spanish questions too: its model puts a question and its
+# translation close together, so every example counts for questions in either language.
+BUNDLED_SPANISH_QUESTIONS = BUNDLED_QUESTIONS / "es"
+BUNDLED_MULTILINGUAL_EXAMPLES = BUNDLED_EXAMPLES + (BUNDLED_SPANISH_QUESTIONS / "train.jsonl",
+                                                    BUNDLED_SPANISH_QUESTIONS / "validation.jsonl")
 
 
 def _encoded(texts: list[str], search: SearchIndex, cache: Path | None) -> np.ndarray:

@@ -13,6 +13,7 @@ from embeddings.search import Hit, SearchIndex, SearchResult
 from embeddings.spelling import NAME_MIN_LENGTH
 from embeddings.text_tokens import accepted_forms, names_and_numbers, question_terms, tokenize
 from knowledge.dates import human_date
+from knowledge.languages import FUNCTION_WORDS, SPANISH, detect_language
 from knowledge.records import STATISTIC_KIND
 
 # The order of the feature vector; a scorer file names the features it was fitted on and must match these.
@@ -185,7 +186,9 @@ class FactCache:
 def view_question(index: SearchIndex, question: str) -> QuestionView:
     """Split the question's words into known, rare and unknown, and note what kind of answer it wants."""
     bm25 = index.bm25
-    terms = [index.spelling.correct(t) for t in question_terms(question)]
+    # A Spanish question's function words ("que", "los", "cuando") say nothing about what it asks.
+    ignore = FUNCTION_WORDS[SPANISH] if detect_language(question) == SPANISH else frozenset()
+    terms = [index.spelling.correct(t) for t in question_terms(question, ignore)]
     known = {t: bm25.idf_of(t) for t in terms if t in bm25.vocabulary}
     unknown = tuple(t for t in terms if t not in bm25.vocabulary)
     # A word the corpus never uses is as often a synonym as a missing topic: it counts, at a typical weight.

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from knowledge.languages import DEFAULT_LANGUAGE
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -16,6 +18,7 @@ class Citation:
     url: str
     kind: str
     quote: str
+    language: str = DEFAULT_LANGUAGE  # what the quoted source is written in
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class Answer:
     # The sentences quoted, in answer order, as (text, source id, position in its passage): for evaluation.
     quoted: tuple[tuple[str, str, int], ...] = field(default=(), compare=False)
     pinned: PinNote | None = None  # set when organizers' pinned answer (or decline) was served
+    language: str = DEFAULT_LANGUAGE  # the language the answer is rendered in (the question's)
 
     def to_json(self) -> dict:
         """The `citebot ask --json` object of DESIGN.md."""
@@ -67,4 +71,5 @@ class Answer:
             "related": [asdict(c) for c in self.related],
             "passages": [asdict(p) for p in self.passages],
             "pinned": self.pinned.to_json() if self.pinned is not None else None,
+            "language": self.language,
         }

@@ -13,6 +13,8 @@ from knowledge.corpus_loader import BUNDLED_CORPUS
 
 SCORER_FILE = "answer_scorer.json"
 BUNDLED_SCORER = BUNDLED_CORPUS / SCORER_FILE
+# Fitted on the multilingual index (its own model, so its own cosines) for questions not in English.
+BUNDLED_MULTILINGUAL_SCORER = BUNDLED_CORPUS / "answer_scorer.multilingual.json"
 
 
 class ScorerError(CitebotError):

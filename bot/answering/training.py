@@ -24,6 +24,7 @@ from bot.answering.features import FEATURES, QUESTION_FEATURES, Candidate, gathe
 from bot.answering.scorer import AnswerScorer, LogisticModel
 from bot.evaluation import Question, contains_all, is_named_sentence
 from bot.service import KnowledgeService, clean_question
+from knowledge.languages import ENGLISH, detect_language
 
 PENALTIES = (0.01, 0.1, 1.0, 10.0)
 ANSWER_THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.01))
@@ -53,22 +54,30 @@ class Outcome:
 
 
 def label(question: Question, candidate: Candidate) -> int:
-    """1 for a sentence the question set names, -1 for an unnamed one holding the whole answer, else 0."""
+    """1 for a sentence the question set names, -1 for an unnamed one holding the whole answer, else 0.
+
+    Question writers name sentences of the English sources; for a question in another language, an unnamed
+    sentence in that language holding the whole answer is an answer too (it is what members should read).
+    """
     if not question.answerable:
         return 0
     if is_named_sentence(candidate.text, candidate.hit.source.id, candidate.position, question.answer_sentences):
         return 1
-    return -1 if question.must_contain and contains_all(candidate.text, question.must_contain) else 0
+    if not (question.must_contain and contains_all(candidate.text, question.must_contain)):
+        return 0
+    language = candidate.hit.source.language
+    return 1 if language != ENGLISH and language == detect_language(question.question) else -1
 
 
 def collect(service: KnowledgeService, questions: list[Question], memory: ExampleMemory | None,
-            leave_one_out: bool = False) -> list[Examples]:
+            leave_one_out: bool = False, language: str = ENGLISH) -> list[Examples]:
     """Gather candidates and labels for every question, as the answer path would see them.
 
     With leave_one_out, each question is answered with the example memory minus itself (the train split
     is both the memory and what the weights are fitted on). With no memory, as on a corpus without examples.
+    `language` chooses the index the questions are answered from (English, or the multilingual one).
     """
-    search, composer = service.searchable()
+    search, composer = service.searchable_in(language)
     config = composer.config
     out = []
     for q in questions:

@@ -15,6 +15,7 @@ from discord import app_commands
 from bot.discord_app.browse import SourcesPageButton, browse_commands
 from bot.discord_app.cooldown import Cooldowns
 from bot.discord_app.errors import report
+from bot.discord_app.locale import CitebotTranslator
 from bot.discord_app.feedback import VoteButton
 from bot.discord_app.fetch import AddressPolicy, UrlFetcher
 from bot.discord_app.guild_config import GuildConfigs
@@ -61,6 +62,7 @@ class CitebotClient(discord.Client):
         """Register the persistent buttons and sync commands (globally, or to the dev guild at once)."""
         # Dynamic items parse state out of custom_id, so buttons sent before a restart keep working.
         self.add_dynamic_items(VoteButton, SourcesPageButton)
+        await self.tree.set_translator(CitebotTranslator())  # Spanish names and descriptions for Spanish clients
         dev_guild = discord.Object(self.settings.dev_guild) if self.settings.dev_guild else None
         if dev_guild is not None:
             self.tree.copy_global_to(guild=dev_guild)

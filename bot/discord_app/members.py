@@ -11,8 +11,10 @@ from bot.discord_app.cooldown import cooldown_message
 from bot.discord_app.acknowledge import defer_thinking
 from bot.discord_app.errors import send_private
 from bot.discord_app.feedback import feedback_view
+from bot.discord_app.locale import member_language
 from bot.discord_app.rendering import answer_embed
 from bot.errors import QuestionError
+from bot.messages import say
 from bot.service import clean_question
 
 QUESTION_MAX = 500  # Discord enforces this in its client; the service checks its own limit again
@@ -22,10 +24,15 @@ async def answer_question(interaction: discord.Interaction, question: str, *, pr
                           surface: str) -> None:
     """Check, defer at once, answer in a worker thread, follow up with the cited embed."""
     client = citebot(interaction)
+    language = member_language(interaction)
+    limit = client.settings.max_question_chars
     try:
-        text = clean_question(question, client.settings.max_question_chars)
-    except QuestionError as exc:
-        await send_private(interaction, str(exc))
+        text = clean_question(question, limit)
+    except QuestionError:
+        # Said in the member's language (the question's own is not known yet: it did not pass the check).
+        text = " ".join(question.split())
+        await send_private(interaction, say("error_question_too_long", language, length=len(text), limit=limit)
+                           if text else say("error_question_empty", language))
         return
     scope = scope_of(interaction)
     config = await client.guild_configs.get(scope)
@@ -37,8 +44,9 @@ async def answer_question(interaction: discord.Interaction, question: str, *, pr
     await defer_thinking(interaction, ephemeral=ephemeral)
     async with client.busy():  # a shutdown waits for the follow-up too, not just the answer
         answer, question_id = await client.run_answer(client.service.answer_and_record, text, scope,
-                                                      user_id=str(interaction.user.id), surface=surface)
-        view = MISSING if answer.abstained else feedback_view(question_id)
+                                                      user_id=str(interaction.user.id), surface=surface,
+                                                      language=language)
+        view = MISSING if answer.abstained else feedback_view(question_id, answer.language)
         await interaction.followup.send(embed=answer_embed(answer), view=view, ephemeral=ephemeral)
 
 
@@ -66,7 +74,7 @@ def member_commands() -> list:
     async def ask_about_message(interaction: discord.Interaction, message: discord.Message) -> None:
         """The "Ask citebot" message menu: the message's text, answered privately."""
         if not message.content.strip():
-            await send_private(interaction, "That message has no text to ask about.")
+            await send_private(interaction, say("no_text", member_language(interaction)))
             return
         question = words_within(message.content, citebot(interaction).settings.max_question_chars)
         await answer_question(interaction, question, private=True, surface="discord-message")

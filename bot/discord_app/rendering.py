@@ -25,21 +25,23 @@ from bot.discord_app.text import (
     shorten,
 )
 from bot.rendering.common import KIND_LABELS, citation_byline, citation_title, statistic_source
+from bot.messages import say
 from knowledge.dates import human_date
+from knowledge.languages import DEFAULT_LANGUAGE
 from knowledge.records import SHARED_SCOPE, Source, StatisticRow
 
 ANSWERED_COLOUR = discord.Colour.from_rgb(46, 139, 87)
 ABSTAINED_COLOUR = discord.Colour.from_rgb(128, 128, 128)
 LIST_COLOUR = discord.Colour.from_rgb(70, 110, 170)
 
-ABSTAIN_TEXT = ("**The sources don't answer this.**\n"
-                "The closest sources are listed below as related reading, not as an answer.")
-ABSTAIN_NOTHING_TEXT = "**The sources don't answer this**, and none of them comes close."
-PINNED_DECLINE_TEXT = "**The sources don't answer this.** This server's organizers checked: none of them does."
-SHORTENED_NOTE = "\n\n*Shortened to fit Discord. Every source is listed below.*"
-ANSWER_FOOTER = "Each sentence is quoted from the numbered source. Was this helpful?"
-ABSTAIN_FOOTER = "Organizers see unanswered questions in /kb gaps."
-PINNED_FOOTER = "Checked by this server's organizers: they chose this answer for this question."
+# In English; answers are rendered in their own language from bot.messages.
+ABSTAIN_TEXT = say("discord_abstain")
+ABSTAIN_NOTHING_TEXT = say("discord_abstain_nothing")
+PINNED_DECLINE_TEXT = say("discord_pinned_decline")
+SHORTENED_NOTE = say("discord_shortened")
+ANSWER_FOOTER = say("discord_answer_footer")
+ABSTAIN_FOOTER = say("discord_abstain_footer")
+PINNED_FOOTER = say("discord_pinned_footer")
 MIN_DESCRIPTION = 300  # room always kept for the answer itself, however many sources there are
 URL_MAX = 300
 SOURCES_PER_PAGE = 8
@@ -89,11 +91,12 @@ def safe_url(url: str) -> str:
     return discord.utils.escape_mentions(url)
 
 
-def _source_line(citation: Citation, title_cap: int, byline_cap: int, with_url: bool) -> str:
+def _source_line(citation: Citation, title_cap: int, byline_cap: int, with_url: bool,
+                 language: str = DEFAULT_LANGUAGE) -> str:
     """'**[1]** Title' + byline (publisher · date · kind) + link, each part capped."""
-    line = f"**[{citation.n}]** {clip(safe(citation_title(citation)), title_cap)}"
+    line = f"**[{citation.n}]** {clip(safe(citation_title(citation, language)), title_cap)}"
     if byline_cap:
-        line += f"\n{clip(safe(citation_byline(citation)), byline_cap)}"
+        line += f"\n{clip(safe(citation_byline(citation, language)), byline_cap)}"
     url = safe_url(citation.url) if with_url else ""
     if url:
         line += f"\n{url}"
@@ -122,11 +125,12 @@ def _fields_size(fields: Sequence[tuple[str, str]]) -> int:
     return sum(discord_len(n) + discord_len(v) for n, v in fields)
 
 
-def _citation_fields(citations: Sequence[Citation], name: str, budget: int) -> list[tuple[str, str]]:
+def _citation_fields(citations: Sequence[Citation], name: str, budget: int,
+                     language: str = DEFAULT_LANGUAGE) -> list[tuple[str, str]]:
     """Every citation as a field line, with caps shrunk until the fields fit budget and the field limit."""
     fields: list[tuple[str, str]] = []
     for title_cap, byline_cap, with_url in _SOURCE_CAPS:
-        fields = _pack([_source_line(c, title_cap, byline_cap, with_url) for c in citations], name)
+        fields = _pack([_source_line(c, title_cap, byline_cap, with_url, language) for c in citations], name)
         if _fields_size(fields) <= budget and len(fields) <= FIELDS_MAX:
             return fields
     # Absurdly many sources: keep as many numbers as fit and say how many are left out.
@@ -151,21 +155,23 @@ def _finish(embed: discord.Embed, fields: Sequence[tuple[str, str]]) -> discord.
 
 def answer_embed(answer: Answer) -> discord.Embed:
     """The answer with its markers and numbered sources, or a plain abstention with related sources."""
+    language = answer.language
     title = clip(safe(answer.question), TITLE_MAX) or "Your question"
-    footer = ABSTAIN_FOOTER if answer.abstained else ANSWER_FOOTER
+    footer = say("discord_abstain_footer" if answer.abstained else "discord_answer_footer", language)
     if answer.pinned is not None:
-        footer = PINNED_FOOTER
+        footer = say("discord_pinned_footer", language)
     listed = answer.related if answer.abstained else answer.citations
-    name = "Related sources (not an answer)" if answer.abstained else "Sources"
+    name = say("discord_related_field" if answer.abstained else "discord_sources_field", language)
     room = EMBED_TOTAL_MAX - discord_len(title) - discord_len(footer) - MIN_DESCRIPTION
-    fields = _citation_fields(listed, name, room) if listed else []
+    fields = _citation_fields(listed, name, room, language) if listed else []
     budget = min(DESCRIPTION_MAX, EMBED_TOTAL_MAX - discord_len(title) - discord_len(footer) - _fields_size(fields))
     if answer.abstained:
-        text = PINNED_DECLINE_TEXT if answer.pinned is not None else ABSTAIN_TEXT if listed else ABSTAIN_NOTHING_TEXT
-        description = clip(text, budget)
+        key = ("discord_pinned_decline" if answer.pinned is not None else "discord_abstain" if listed
+               else "discord_abstain_nothing")
+        description = clip(say(key, language), budget)
     else:
         units = [safe(u) for u in answer_units(answer.answer)]
-        description = shorten(units, budget, SHORTENED_NOTE) or clip(safe(answer.answer), budget)
+        description = shorten(units, budget, say("discord_shortened", language)) or clip(safe(answer.answer), budget)
     embed = discord.Embed(title=title, description=description or None,
                           colour=ABSTAINED_COLOUR if answer.abstained else ANSWERED_COLOUR)
     embed.set_footer(text=footer)

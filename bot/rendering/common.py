@@ -2,23 +2,31 @@
 from __future__ import annotations
 
 from bot.answering.models import Citation
+from bot.messages import language_mark, say
 from knowledge.dates import human_date
+from knowledge.languages import DEFAULT_LANGUAGE
 from knowledge.records import StatisticRow
 
-KIND_LABELS = {"summary": "our summary", "statistic": "statistic", "official": "official document",
-               "law": "law", "report": "report", "article": "article"}
+KINDS = ("summary", "statistic", "official", "law", "report", "article")
+KIND_LABELS = {kind: say(f"kind_{kind}") for kind in KINDS}
 
 
-def citation_title(citation: Citation) -> str:
-    """The title, marked when the text is our own summary of the source."""
-    if citation.kind == "summary":
-        return f"{citation.title} (our summary)"
-    return citation.title
+def kind_label(kind: str, language: str = DEFAULT_LANGUAGE) -> str:
+    """'article', 'our summary', ... in the answer's language."""
+    return say(f"kind_{kind}", language) if kind in KINDS else kind
 
 
-def citation_byline(citation: Citation) -> str:
+def citation_title(citation: Citation, language: str = DEFAULT_LANGUAGE) -> str:
+    """The title, marked when the text is our own summary of the source or in another language than the answer."""
+    marks = [say("our_summary", language)] if citation.kind == "summary" else []
+    if mark := language_mark(citation.language, language):
+        marks.append(mark)
+    return f"{citation.title} ({', '.join(marks)})" if marks else citation.title
+
+
+def citation_byline(citation: Citation, language: str = DEFAULT_LANGUAGE) -> str:
     """'WGBH News · June 6, 2011 · article': publisher, date (always shown) and kind."""
-    return " · ".join((citation.publisher, human_date(citation.published), KIND_LABELS.get(citation.kind, citation.kind)))
+    return " · ".join((citation.publisher, human_date(citation.published, language), kind_label(citation.kind, language)))
 
 
 def statistic_source(row: StatisticRow) -> str:

@@ -5,6 +5,7 @@ import shutil
 import textwrap
 
 from bot.answering.models import Answer, Citation
+from bot.messages import say
 from bot.rendering.common import citation_byline, citation_title, statistic_source
 from knowledge.dates import human_date
 from knowledge.records import Source, StatisticRow
@@ -14,9 +15,9 @@ def _width() -> int:
     return max(40, min(100, shutil.get_terminal_size((88, 20)).columns))
 
 
-def _citation_lines(citation: Citation, width: int) -> list[str]:
-    lines = textwrap.wrap(f"[{citation.n}] {citation_title(citation)}", width, subsequent_indent="    ")
-    lines.append(f"    {citation_byline(citation)}")
+def _citation_lines(citation: Citation, width: int, language: str) -> list[str]:
+    lines = textwrap.wrap(f"[{citation.n}] {citation_title(citation, language)}", width, subsequent_indent="    ")
+    lines.append(f"    {citation_byline(citation, language)}")
     if citation.url:
         lines.append(f"    {citation.url}")
     return lines
@@ -28,12 +29,12 @@ def render_answer(answer: Answer) -> str:
     lines = textwrap.wrap(answer.answer, width) or [""]
     listed = answer.citations if not answer.abstained else answer.related
     if listed:
-        lines += ["", "Sources:" if not answer.abstained else "Related (not an answer):"]
+        lines += ["", say("sources" if not answer.abstained else "related", answer.language)]
         for citation in listed:
-            lines += _citation_lines(citation, width)
+            lines += _citation_lines(citation, width, answer.language)
     if answer.pinned is not None:
-        lines += ["", f"(Pinned answer {answer.pinned.id}, checked by {answer.pinned.by}: chosen for the question "
-                      f"“{answer.pinned.question}”.)"]
+        lines += ["", say("pinned_note", answer.language, id=answer.pinned.id, by=answer.pinned.by,
+                          question=answer.pinned.question)]
     return "\n".join(lines)
 
 

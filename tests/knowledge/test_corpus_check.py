@@ -77,3 +77,42 @@ def test_aliases_expand_whole_words_only(tmp_path):
     path.write_text("- just\n- a list\n")
     with pytest.raises(SourceReadError, match="alias: meaning"):
         read_aliases(path)
+
+
+def spanish_summary(folder: Path) -> Path:
+    return folder / "articles" / "wikipedia-secure-communities-es.md"
+
+
+def test_a_spanish_summary_takes_the_citation_of_the_source_it_summarizes():
+    corpus = load_corpus([CorpusFolder(BUNDLED_CORPUS)])
+    by_id = {s.id: s for s in corpus.sources}
+    summary, original = by_id["wikipedia-secure-communities-es"], by_id["wikipedia-secure-communities"]
+    assert (summary.language, original.language) == ("es", "en")
+    assert summary.summary_of == original.id
+    assert (summary.title, summary.publisher, summary.published, summary.url) == (
+        original.title, original.publisher, original.published, original.url)
+    assert "48 horas" in summary.text
+
+
+def test_a_spanish_summary_with_a_figure_its_source_lacks_fails_the_check(corpus_copy):
+    path = spanish_summary(corpus_copy)
+    path.write_text(path.read_text(encoding="utf-8").replace("48 horas", "72 horas", 1), encoding="utf-8")
+    problems = check_corpus(corpus_copy)
+    assert len(problems) == 1
+    assert "the figures 72 do not appear in 'wikipedia-secure-communities'" in problems[0]
+
+
+def test_a_spanish_summary_of_a_missing_source_fails_the_check_and_is_skipped_by_the_loader(corpus_copy):
+    path = spanish_summary(corpus_copy)
+    path.write_text(path.read_text(encoding="utf-8").replace("summary_of: wikipedia-secure-communities",
+                                                             "summary_of: no-such-source"), encoding="utf-8")
+    assert any("summary_of names 'no-such-source', which is not a source" in p for p in check_corpus(corpus_copy))
+    corpus = load_corpus([CorpusFolder(corpus_copy)])
+    assert [p.path for p in corpus.problems] == [str(path)]
+    assert "wikipedia-secure-communities-es" not in {s.id for s in corpus.sources}
+
+
+def test_thousands_separators_of_either_language_are_the_same_figure():
+    from knowledge.corpus_check import figures_in
+
+    assert figures_in("1,400 y 1.400 y 1 400; 3,5 por ciento; 22%") == {"1400", "3.5", "22"}

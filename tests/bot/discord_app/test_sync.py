@@ -58,3 +58,15 @@ async def test_dev_guild_gets_every_command_at_once(harness, make_bot_service):
     inter = await fake.send_slash_command("kb list", permissions=MANAGE)
     await fake.wait_for_followup(inter)
     fake.assert_clean()
+
+
+async def test_member_commands_are_named_and_described_in_spanish_for_spanish_clients(bot, fake):
+    commands = by_name(fake.commands[None])
+    ask = commands["ask"]
+    for locale in ("es-ES", "es-419"):
+        assert ask["name_localizations"][locale] == "preguntar"
+        assert ask["description_localizations"][locale].startswith("Haz una pregunta")
+        assert ask["options"][0]["name_localizations"][locale] == "pregunta"
+        assert commands["sources"]["name_localizations"][locale] == "fuentes"
+        assert commands["Ask citebot"]["name_localizations"][locale] == "Preguntar a citebot"
+    assert "fr" not in ask["name_localizations"]  # other locales see the English names

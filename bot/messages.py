@@ -1,0 +1,108 @@
+"""What citebot says to members, in each language it answers in: one catalog, looked up by key."""
+from __future__ import annotations
+
+from knowledge.languages import DEFAULT_LANGUAGE, ENGLISH, SPANISH
+
+CATALOG: dict[str, dict[str, str]] = {
+    # Answers (every surface)
+    "abstain": {
+        ENGLISH: "The sources I have don't answer this question. "
+                 "The closest sources are listed below as related reading, not as an answer.",
+        SPANISH: "Las fuentes que tengo no responden a esta pregunta. "
+                 "Abajo están las fuentes más cercanas, como lectura relacionada, no como respuesta.",
+    },
+    "sources": {ENGLISH: "Sources:", SPANISH: "Fuentes:"},
+    "related": {ENGLISH: "Related (not an answer):", SPANISH: "Relacionadas (no son una respuesta):"},
+    "pinned_note": {
+        ENGLISH: "(Pinned answer {id}, checked by {by}: chosen for the question “{question}”.)",
+        SPANISH: "(Respuesta fijada {id}, revisada por {by}: elegida para la pregunta «{question}».)",
+    },
+    "our_summary": {ENGLISH: "our summary", SPANISH: "nuestro resumen"},
+    # Marks a quoted source written in another language than the answer's.
+    "in_language_en": {ENGLISH: "", SPANISH: "en inglés"},
+    "in_language_es": {ENGLISH: "in Spanish", SPANISH: ""},
+    "kind_statistic": {ENGLISH: "statistic", SPANISH: "estadística"},
+    "kind_official": {ENGLISH: "official document", SPANISH: "documento oficial"},
+    "kind_law": {ENGLISH: "law", SPANISH: "ley"},
+    "kind_report": {ENGLISH: "report", SPANISH: "informe"},
+    "kind_article": {ENGLISH: "article", SPANISH: "artículo"},
+    "kind_summary": {ENGLISH: "our summary", SPANISH: "nuestro resumen"},
+    # Discord
+    "discord_abstain": {
+        ENGLISH: "**The sources don't answer this.**\n"
+                 "The closest sources are listed below as related reading, not as an answer.",
+        SPANISH: "**Las fuentes no responden a esto.**\n"
+                 "Abajo están las fuentes más cercanas, como lectura relacionada, no como respuesta.",
+    },
+    "discord_abstain_nothing": {
+        ENGLISH: "**The sources don't answer this**, and none of them comes close.",
+        SPANISH: "**Las fuentes no responden a esto**, y ninguna se acerca.",
+    },
+    "discord_pinned_decline": {
+        ENGLISH: "**The sources don't answer this.** This server's organizers checked: none of them does.",
+        SPANISH: "**Las fuentes no responden a esto.** Los organizadores de este servidor lo revisaron: "
+                 "ninguna lo hace.",
+    },
+    "discord_shortened": {
+        ENGLISH: "\n\n*Shortened to fit Discord. Every source is listed below.*",
+        SPANISH: "\n\n*Acortado para que quepa en Discord. Todas las fuentes están abajo.*",
+    },
+    "discord_answer_footer": {
+        ENGLISH: "Each sentence is quoted from the numbered source. Was this helpful?",
+        SPANISH: "Cada frase es una cita de la fuente con su número. ¿Te sirvió?",
+    },
+    "discord_abstain_footer": {
+        ENGLISH: "Organizers see unanswered questions in /kb gaps.",
+        SPANISH: "Los organizadores ven las preguntas sin respuesta en /kb gaps.",
+    },
+    "discord_pinned_footer": {
+        ENGLISH: "Checked by this server's organizers: they chose this answer for this question.",
+        SPANISH: "Revisada por los organizadores de este servidor: eligieron esta respuesta para esta pregunta.",
+    },
+    "discord_sources_field": {ENGLISH: "Sources", SPANISH: "Fuentes"},
+    "discord_related_field": {ENGLISH: "Related sources (not an answer)",
+                              SPANISH: "Lectura relacionada (no es una respuesta)"},
+    "button_helpful": {ENGLISH: "Helpful", SPANISH: "Me sirvió"},
+    "button_not_helpful": {ENGLISH: "Not helpful", SPANISH: "No me sirvió"},
+    "vote_helpful": {ENGLISH: "Thanks! Noted as helpful.", SPANISH: "¡Gracias! Anotado como útil."},
+    "vote_not_helpful": {
+        ENGLISH: "Thanks for telling us. Organizers will see this question and can add better sources.",
+        SPANISH: "Gracias por avisarnos. Los organizadores verán esta pregunta y pueden agregar mejores fuentes.",
+    },
+    "vote_again": {
+        ENGLISH: "You already voted on this answer; your first vote counts. Thanks!",
+        SPANISH: "Ya votaste por esta respuesta; cuenta tu primer voto. ¡Gracias!",
+    },
+    "no_text": {ENGLISH: "That message has no text to ask about.",
+                SPANISH: "Ese mensaje no tiene texto sobre el que preguntar."},
+    "error_question_too_long": {
+        ENGLISH: "The question is {length} characters long; the limit is {limit}. Please shorten it.",
+        SPANISH: "La pregunta tiene {length} caracteres; el límite es {limit}. Por favor, acórtala.",
+    },
+    "error_question_empty": {
+        ENGLISH: "The question is empty. Ask something like: which states opted out?",
+        SPANISH: "La pregunta está vacía. Pregunta algo como: ¿qué estados se retiraron del programa?",
+    },
+    "error_cooldown": {
+        ENGLISH: "You're asking quickly: try again in {seconds:.0f} s.",
+        SPANISH: "Estás preguntando muy rápido: vuelve a intentarlo en {seconds:.0f} s.",
+    },
+    "error_busy": {
+        ENGLISH: "citebot couldn't answer just now. Please try again in a minute.",
+        SPANISH: "citebot no pudo responder ahora. Vuelve a intentarlo en un minuto.",
+    },
+}
+
+
+def say(key: str, language: str = DEFAULT_LANGUAGE, **values: object) -> str:
+    """The message for key in language (English where it has no translation), with values filled in."""
+    texts = CATALOG[key]
+    text = texts.get(language) or texts[ENGLISH]
+    return text.format(**values) if values else text
+
+
+def language_mark(source_language: str, answer_language: str) -> str:
+    """'en inglés' for an English source quoted in a Spanish answer; '' when the languages match."""
+    if source_language == answer_language:
+        return ""
+    return CATALOG.get(f"in_language_{source_language}", {}).get(answer_language, "")
