@@ -48,6 +48,10 @@ def cmd_index(args: argparse.Namespace) -> int:
     report = outcome.report
     print(f"embedded {report.embedded}, reused {report.reused}, removed {report.removed} passages; "
           f"{report.passages} passages from {report.sources} sources in {report.generation}")
+    if (multilingual := outcome.multilingual) is not None:
+        print(f"multilingual index: embedded {multilingual.embedded}, reused {multilingual.reused}, removed "
+              f"{multilingual.removed} passages; {multilingual.passages} passages from {multilingual.sources} "
+              f"sources, every language, in {multilingual.generation}")
     for problem in outcome.problems:
         print(f"skipped {problem.path}: {problem.reason}", file=sys.stderr)
     if outcome.problems:
@@ -119,37 +123,29 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from bot.answering.examples import ExampleMemory
     from bot.answering.scorer import BUNDLED_MULTILINGUAL_SCORER, BUNDLED_SCORER, AnswerScorer
-    from bot.answering.training import calibrate, collect
+    from bot.answering.training import calibrate_index
     from bot.evaluation import read_question_set
     from embeddings.atomic import write_text_atomic
-    from knowledge.languages import ENGLISH
 
     train = [q for path in args.train for q in read_question_set(Path(path))]
     validation = [q for path in args.validation for q in read_question_set(Path(path))]
     # The scorer being fitted is not used yet.
     service = _service(args, scorer=AnswerScorer.untrained(), multilingual_scorer=AnswerScorer.untrained())
-    search, _ = service.searchable_in(args.language)
-    memory = ExampleMemory.build(train, search)  # the train split is the example memory; validation is unseen
-    # Fitted both with the examples and without them, so that a corpus with no example questions is answered too.
-    fit_on = (collect(service, train, memory, leave_one_out=True, language=args.language)
-              + collect(service, train, None, language=args.language))
+    service.searchable_in(args.language, progress=_progress())
     try:
-        scorer, outcome = calibrate(fit_on, collect(service, validation, memory, language=args.language),
-                                    service.answer_config.max_sentences,
-                                    {"train": " ".join(Path(p).name for p in args.train),
-                                     "validation": " ".join(Path(p).name for p in args.validation),
-                                     "index": "english" if args.language == ENGLISH else "multilingual"})
+        scorer, outcome = calibrate_index(service, train, validation, args.language, sources={
+            "train": " ".join(args.train), "validation": " ".join(args.validation),
+            "index": "english" if args.language == ENGLISH else "multilingual"})
     except ValueError as exc:
         print(f"error: cannot calibrate: {exc}", file=sys.stderr)
         return EXIT_USAGE
     out = Path(args.out) if args.out else (BUNDLED_SCORER if args.language == ENGLISH
                                            else BUNDLED_MULTILINGUAL_SCORER)
     write_text_atomic(out, scorer.to_json())
-    print(f"wrote {out}: answer threshold {scorer.answer_threshold:.2f}, extra {scorer.extra_threshold:.2f}; "
-          f"on validation answer_accuracy {outcome.answer_accuracy}, abstention_accuracy "
-          f"{outcome.abstention_accuracy}, sentence_precision {outcome.sentence_precision}")
+    print(f"wrote {out}: answer threshold {scorer.answer_threshold:.2f}, extra {scorer.extra_threshold:.2f}, "
+          f"fusion (dense, BM25) {scorer.fusion}; on validation answer_accuracy {outcome.answer_accuracy}, "
+          f"abstention_accuracy {outcome.abstention_accuracy}, sentence_precision {outcome.sentence_precision}")
     return EXIT_OK
 
 
@@ -263,7 +259,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
         if not interactive:
             print(f"> {line.strip()}")
         try:
-            answer, _ = service.answer_and_record(line, surface="terminal", language=args.lang)
+            answer, _ = service.answer_and_record(line, surface="terminal", language=getattr(args, "lang", None))
             print(render_answer(answer))
         except CitebotError as exc:
             print(f"error: {exc}")

@@ -91,6 +91,30 @@ CATALOG: dict[str, dict[str, str]] = {
         ENGLISH: "citebot couldn't answer just now. Please try again in a minute.",
         SPANISH: "citebot no pudo responder ahora. Vuelve a intentarlo en un minuto.",
     },
+    # /kb confirmations
+    "kb_added_title": {ENGLISH: "Source added", SPANISH: "Fuente agregada"},
+    "kb_added": {ENGLISH: "Answers in this server can cite it now. Remove it with /kb remove.",
+                 SPANISH: "Las respuestas de este servidor ya pueden citarla. Quítala con /kb remove."},
+    "kb_removed_title": {ENGLISH: "Source removed", SPANISH: "Fuente quitada"},
+    "kb_removed": {ENGLISH: "Removed {what}. Answers here no longer cite it.",
+                   SPANISH: "Se quitó {what}. Las respuestas de aquí ya no la citan."},
+    "kb_reindexed_title": {ENGLISH: "Index up to date", SPANISH: "Índice al día"},
+    "kb_reindexed": {
+        ENGLISH: "{sources} sources, {passages} passages; {embedded} passage(s) embedded now, {reused} reused.",
+        SPANISH: "{sources} fuentes, {passages} pasajes; {embedded} pasaje(s) procesados ahora, "
+                 "{reused} reutilizados.",
+    },
+    "kb_skipped": {ENGLISH: "Skipped {count} file(s):", SPANISH: "Se omitieron {count} archivo(s):"},
+    "kb_pinned_title": {ENGLISH: "Answer pinned", SPANISH: "Respuesta fijada"},
+    "kb_pins_title": {ENGLISH: "Pinned answers ({count})", SPANISH: "Respuestas fijadas ({count})"},
+    "kb_no_pins": {ENGLISH: "No pinned answers yet. Use “Fix citebot's answer” on an answer, or /kb fix.",
+                   SPANISH: "Todavía no hay respuestas fijadas. Usa “Fix citebot's answer” en una respuesta, "
+                            "o /kb fix."},
+    "kb_unpinned_title": {ENGLISH: "Pin removed", SPANISH: "Respuesta fijada quitada"},
+    "kb_unpinned": {ENGLISH: "Pin {id} is removed; citebot answers “{question}” on its own again.",
+                    SPANISH: "Se quitó la respuesta fijada {id}; citebot vuelve a responder «{question}» por sí mismo."},
+    "kb_settings_title": {ENGLISH: "Settings", SPANISH: "Configuración"},
+    "kb_settings_changed_title": {ENGLISH: "Settings changed", SPANISH: "Configuración cambiada"},
 }
 
 

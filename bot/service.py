@@ -26,7 +26,7 @@ from embeddings.atomic import write_bytes_atomic, write_text_atomic
 from embeddings.encoder import Encoder
 from embeddings.index_store import BuildReport, IndexDamagedError, IndexMissingError, IndexStore, StoredIndex
 from embeddings.multilingual import MULTILINGUAL_MODEL, MultilingualEncoder
-from embeddings.search import SearchIndex, SearchResult
+from embeddings.search import SearchConfig, SearchIndex, SearchResult
 from embeddings.vector_store import VectorStoreConfig
 from knowledge.corpus_loader import BUNDLED_CORPUS, Corpus, CorpusFolder, load_corpus
 from knowledge.errors import SourceReadError
@@ -65,6 +65,11 @@ def clean_question(question: str, limit: int) -> str:
     if len(text) > limit:
         raise QuestionError(f"The question is {len(text)} characters long; the limit is {limit}. Please shorten it.")
     return text
+
+
+def fused_as(scorer: AnswerScorer) -> SearchConfig:
+    """Retrieval with the fusion weights the scorer was fitted with."""
+    return SearchConfig(dense_weight=scorer.fusion[0], bm25_weight=scorer.fusion[1])
 
 
 def in_language(answer: Answer, language: str) -> Answer:
@@ -139,17 +144,17 @@ class KnowledgeService:
 
     def _install(self, stored) -> None:
         vector_config = VectorStoreConfig(approximate_above=self.settings.approximate_search_above)
-        search = SearchIndex(stored, self.encoder, vector_config=vector_config)
+        search = SearchIndex(stored, self.encoder, fused_as(self.scorer), vector_config)
         examples = ExampleMemory.build(self.example_questions(), search, self.settings.cache_home)
         # One assignment swaps both: a question in flight keeps the objects it already holds.
         self._search, self._composer = search, Composer(search, self.scorer, self.answer_config, examples)
 
     def _install_multilingual(self, stored: StoredIndex) -> None:
-        vector_config = VectorStoreConfig(approximate_above=self.settings.approximate_search_above)
-        search = SearchIndex(stored, self.multilingual_encoder, vector_config=vector_config)
-        examples = ExampleMemory.build(self.example_questions(multilingual=True), search, self.settings.cache_home)
         scorer = self._multilingual_scorer or load_scorer(self.settings.multilingual_scorer
                                                           or BUNDLED_MULTILINGUAL_SCORER)
+        vector_config = VectorStoreConfig(approximate_above=self.settings.approximate_search_above)
+        search = SearchIndex(stored, self.multilingual_encoder, fused_as(scorer), vector_config)
+        examples = ExampleMemory.build(self.example_questions(multilingual=True), search, self.settings.cache_home)
         self._multilingual = (search, Composer(search, scorer, self.answer_config, examples))
 
     def example_questions(self, multilingual: bool = False) -> list[Question]:
@@ -160,9 +165,10 @@ class KnowledgeService:
             paths = [p for p in bundled if p.is_file()] if self.settings.include_bundled_corpus else []
         return [q for path in paths for q in read_question_set(Path(path))]
 
-    def searchable_in(self, language: str, build_if_missing: bool = True) -> tuple[SearchIndex, Composer]:
+    def searchable_in(self, language: str, build_if_missing: bool = True,
+                      progress: Progress | None = None) -> tuple[SearchIndex, Composer]:
         """The index and composer that answer questions in a language (English: the main index)."""
-        main = self.searchable(build_if_missing)
+        main = self.searchable(build_if_missing, progress)
         if language == ENGLISH or self.multilingual_encoder is None:
             return main
         loaded = self._multilingual

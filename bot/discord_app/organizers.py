@@ -12,11 +12,13 @@ from bot.discord_app.context import citebot, scope_of, who
 from bot.discord_app.acknowledge import defer_thinking
 from bot.discord_app.errors import NotOrganizer
 from bot.discord_app.guild_config import PRIVATE
+from bot.discord_app.locale import member_language
 from bot.discord_app.permissions import is_organizer, may_manage_server
 from bot.discord_app.pins import audit, describe_pin, offer_sentences, pin_option_choices
 from bot.discord_app.rendering import LIST_LINES, gaps_embed, notice_embed, page_of, server_sources_embed
 from bot.discord_app.text import clip, safe
 from bot.errors import CitebotError, SourceRejected
+from bot.messages import say
 from knowledge.readers import SourceDefaults
 from knowledge.records import STATISTIC_KIND, Source
 
@@ -74,7 +76,7 @@ class KnowledgeBaseGroup(app_commands.Group):
         log.info("guild %s: %s by %s: %s", interaction.guild_id, action, who(interaction), detail[:200])
 
     async def _reply(self, interaction: discord.Interaction, title: str, text: str) -> None:
-        """The private confirmation."""
+        """The private confirmation (title and text already in the organizer's language)."""
         await interaction.followup.send(embed=notice_embed(title, text), ephemeral=True)
 
     @app_commands.command(name="add-url", description="Add a web page or document (http/https, up to 5 MB)")
@@ -91,8 +93,9 @@ class KnowledgeBaseGroup(app_commands.Group):
         sources = await client.run_write(client.service.add_source, scope, document.filename, document.data,
                                          added_by=who(interaction), defaults=defaults)
         await self._audit(interaction, "add-url", f"{document.url} -> {', '.join(s.id for s in sources)}")
-        await self._reply(interaction, "Source added", f"{described(sources)}\n\nAnswers in this server can "
-                                                       f"cite it now. Remove it with /kb remove.")
+        language = member_language(interaction)
+        await self._reply(interaction, say("kb_added_title", language),
+                          f"{described(sources)}\n\n{say('kb_added', language)}")
 
     @app_commands.command(name="upload", description="Add a file: .md, .txt, .html, .pdf or .csv (up to 10 MB)")
     @app_commands.describe(file="The source file (CSV files must use the statistics columns)")
@@ -115,8 +118,9 @@ class KnowledgeBaseGroup(app_commands.Group):
         sources = await client.run_write(client.service.add_source, scope, file.filename, data,
                                          added_by=who(interaction))
         await self._audit(interaction, "upload", f"{file.filename} -> {', '.join(s.id for s in sources)}")
-        await self._reply(interaction, "Source added", f"{described(sources)}\n\nAnswers in this server can "
-                                                       f"cite it now. Remove it with /kb remove.")
+        language = member_language(interaction)
+        await self._reply(interaction, say("kb_added_title", language),
+                          f"{described(sources)}\n\n{say('kb_added', language)}")
 
     @app_commands.command(name="remove", description="Remove a source this server added")
     @app_commands.describe(source="Start typing a title or id")
@@ -128,7 +132,8 @@ class KnowledgeBaseGroup(app_commands.Group):
         await self._audit(interaction, "remove", f"{removed.id} ({removed.title[:100]})")
         what = f"{Path(removed.path).name} (all its statistics)" if removed.kind == STATISTIC_KIND else \
             f"“{clip(safe(removed.title), 150)}”"
-        await self._reply(interaction, "Source removed", f"Removed {what}. Answers here no longer cite it.")
+        language = member_language(interaction)
+        await self._reply(interaction, say("kb_removed_title", language), say("kb_removed", language, what=what))
 
     @remove.autocomplete("source")
     async def remove_choices(self, interaction: discord.Interaction, current: str
@@ -169,13 +174,14 @@ class KnowledgeBaseGroup(app_commands.Group):
         report = outcome.report
         await self._audit(interaction, "reindex", f"{report.sources} sources, {report.passages} passages, "
                                                   f"{report.embedded} embedded, {len(outcome.problems)} skipped")
-        text = (f"{report.sources} sources, {report.passages} passages; {report.embedded} passage(s) embedded "
-                f"now, {report.reused} reused.")
+        language = member_language(interaction)
+        text = say("kb_reindexed", language, sources=report.sources, passages=report.passages,
+                   embedded=report.embedded, reused=report.reused)
         if outcome.problems:
             skipped = "\n".join(f"• {clip(safe(Path(p.path).name), 80)}: {clip(safe(p.reason), 150)}"
                                 for p in outcome.problems[:10])
-            text += f"\n\nSkipped {len(outcome.problems)} file(s):\n{skipped}"
-        await self._reply(interaction, "Index up to date", text)
+            text += f"\n\n{say('kb_skipped', language, count=len(outcome.problems))}\n{skipped}"
+        await self._reply(interaction, say("kb_reindexed_title", language), text)
 
     @app_commands.command(name="gaps", description="Questions the sources did not answer, most frequent first")
     async def gaps(self, interaction: discord.Interaction) -> None:
@@ -211,14 +217,14 @@ class KnowledgeBaseGroup(app_commands.Group):
                 raise CitebotError("Add `confirm: True` to pin this suggested answer.")
             made = await client.run_io(client.service.confirm_suggestion, scope, question_id, who(interaction))
             await audit(interaction, "pin-confirm", f"pin {made.id} from question {question_id}")
-            await self._reply(interaction, "Answer pinned", describe_pin(made))
+            await self._reply(interaction, say("kb_pinned_title", member_language(interaction)), describe_pin(made))
             return
         pins = await client.run_io(client.service.pins, scope)
         broken = {p.id for p in await client.run_io(client.service.broken_pins, scope)}
+        language = member_language(interaction)
         if pin is None:
-            text = "\n\n".join(describe_pin(p, p.id in broken) for p in pins[:LIST_LINES]) or \
-                "No pinned answers yet. Use “Fix citebot's answer” on an answer, or /kb fix."
-            await self._reply(interaction, f"Pinned answers ({len(pins)})", text)
+            text = "\n\n".join(describe_pin(p, p.id in broken) for p in pins[:LIST_LINES]) or say("kb_no_pins", language)
+            await self._reply(interaction, say("kb_pins_title", language, count=len(pins)), text)
             return
         chosen = next((p for p in pins if str(p.id) == pin), None)
         if chosen is None:
@@ -226,8 +232,8 @@ class KnowledgeBaseGroup(app_commands.Group):
         if remove:
             await client.run_io(client.service.remove_pin, scope, chosen.id)
             await audit(interaction, "unpin", f"pin {chosen.id}: {chosen.question[:150]}")
-            await self._reply(interaction, "Pin removed", f"Pin {chosen.id} is removed; citebot answers "
-                                                          f"“{clip(safe(chosen.question), 200)}” on its own again.")
+            await self._reply(interaction, say("kb_unpinned_title", language),
+                              say("kb_unpinned", language, id=chosen.id, question=clip(safe(chosen.question), 200)))
             return
         await self._reply(interaction, f"Pin {chosen.id}", describe_pin(chosen, chosen.id in broken))
 
@@ -277,8 +283,8 @@ class KnowledgeBaseGroup(app_commands.Group):
         if changes:
             config = await client.guild_configs.update(scope, **changes)
             await self._audit(interaction, "settings", ", ".join(f"{k}={v}" for k, v in changes.items()))
-            title = "Settings changed"
+            title = say("kb_settings_changed_title", member_language(interaction))
         else:
             config = await client.guild_configs.get(scope)
-            title = "Settings"
+            title = say("kb_settings_title", member_language(interaction))
         await self._reply(interaction, title, config.describe())

@@ -19,12 +19,14 @@ from bot.discord_app.client import CitebotClient
 from bot.errors import CitebotError
 from bot.service import KnowledgeService
 from bot.settings import Settings
+from knowledge.languages import ENGLISH, SPANISH
 
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INDEX = 0, 1, 2, 3
 DRAIN_SECONDS = 10.0  # how long a shutdown waits for answers in progress
 WARM_UP_QUESTION = "What do the sources say?"
+WARM_UP_QUESTION_ES = "¿Qué es Comunidades Seguras?"  # loads the multilingual index before members ask
 
 
 def configure_endpoints(settings: Settings) -> None:
@@ -51,6 +53,13 @@ def prepare_index(service: KnowledgeService) -> str:
         service.answer(WARM_UP_QUESTION)  # loads the model now rather than during the first member's question
     except Exception as exc:  # an empty corpus, say: the first real question will report it properly
         log.warning("warm-up question failed: %s", exc)
+    if service.multilingual_encoder is not None:
+        log.info("loading the multilingual index and model for questions in %s", ", ".join(
+            language for language in service.settings.languages if language != ENGLISH))
+        try:
+            service.answer(WARM_UP_QUESTION_ES, language=SPANISH)
+        except Exception as exc:
+            log.warning("multilingual warm-up question failed: %s", exc)
     report = outcome.report
     figures = len(service.statistics())
     return (f"index {report.generation}: {report.passages} passages from {report.sources} sources "

@@ -8,7 +8,7 @@ import pytest
 
 from bot.answering.examples import BUNDLED_EXAMPLES, ExampleMemory
 from bot.answering.features import FEATURES, QUESTION_FEATURES
-from bot.answering.scorer import BUNDLED_SCORER, AnswerScorer, ScorerError, load_scorer
+from bot.answering.scorer import BUNDLED_MULTILINGUAL_SCORER, BUNDLED_SCORER, AnswerScorer, ScorerError, load_scorer
 from bot.evaluation import evaluate, is_named_sentence, read_question_set
 from embeddings.spelling import Spelling
 from tests.cli_runner import run
@@ -33,6 +33,19 @@ def test_a_scorer_fitted_on_other_features_is_refused_with_advice(tmp_path: Path
         load_scorer(path)
     with pytest.raises(ScorerError, match="no answer scorer"):
         load_scorer(tmp_path / "missing.json")
+
+
+def test_the_multilingual_scorer_records_the_fusion_it_was_chosen_with(tmp_path: Path):
+    scorer = load_scorer(BUNDLED_MULTILINGUAL_SCORER)
+    assert scorer.provenance["sources"]["index"] == "multilingual"
+    assert list(scorer.fusion) in scorer.provenance["fusion_tried"]
+    assert load_scorer().fusion == (1.0, 1.0)  # the English scorer predates the choice: RRF's equal weights
+    data = json.loads(BUNDLED_MULTILINGUAL_SCORER.read_text())
+    data["fusion"] = [0, 0]
+    path = tmp_path / "scorer.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ScorerError, match="fusion weights"):
+        load_scorer(path)
 
 
 def test_the_service_answers_with_the_learned_scorer(bundled_service):

@@ -20,11 +20,13 @@ def test_ask_json_builds_a_missing_index_first_and_follows_the_contract(home):
     assert result.returncode == 0, result.stderr
     assert "embedding passages" in result.stderr  # progress goes to stderr, JSON alone to stdout
     data = json.loads(result.stdout)
-    assert set(data) == {"question", "answer", "abstained", "citations", "related", "passages", "pinned"}
-    assert data["pinned"] is None
+    assert set(data) == {"question", "answer", "abstained", "citations", "related", "passages", "pinned",
+                         "language"}
+    assert data["pinned"] is None and data["language"] == "en"
     assert data["abstained"] is False and "48 hours" in data["answer"]
     citation = data["citations"][0]
-    assert set(citation) == {"n", "source_id", "title", "publisher", "published", "url", "kind", "quote"}
+    assert set(citation) == {"n", "source_id", "title", "publisher", "published", "url", "kind", "quote",
+                             "language"}
     assert citation["n"] == 1 and citation["published"] == "2013-09"
     assert set(data["passages"][0]) == {"source_id", "score", "text"}
 
@@ -146,3 +148,10 @@ def test_a_bad_setting_or_model_is_a_message_not_a_traceback(tmp_path):
                    CITEBOT_ENCODER_BACKEND="onnx")
     assert no_model.returncode == 1 and "Traceback" not in no_model.stderr
     assert f"the model folder {tmp_path / 'missing'} does not exist" in no_model.stderr
+
+
+def test_ask_lang_is_the_fallback_and_json_says_which_language_answered(home):
+    spanish = json.loads(run(["ask", "--json", "--lang", "es", "S-Comm 48?"], home).stdout)
+    assert spanish["language"] == "es"
+    english = json.loads(run(["ask", "--json", "--lang", "es", "How long is an ICE detainer?"], home).stdout)
+    assert english["language"] == "en"  # the question's own words win over --lang

@@ -35,3 +35,31 @@ def test_a_spanish_question_no_source_answers_is_declined_in_spanish(bundled_ser
     answer = bundled_service.answer("¿Cuál es el mejor abogado de inmigración en Boston para mi primo?")
     assert answer.abstained and answer.language == SPANISH
     assert answer.answer.startswith("Las fuentes que tengo no responden")
+
+
+UPLOAD = b"""---
+title: "Harbor County jail booking policy"
+publisher: Harbor County Sheriff
+published: 2012-03-01
+---
+The Harbor County jail sends the fingerprints of every person it books to the state police within two hours.
+Harbor County deputies do not ask anyone about immigration status during a traffic stop.
+"""
+
+
+def test_an_organizers_english_upload_is_found_by_a_spanish_question_in_that_server_only(tmp_path, encoder,
+                                                                                          mini_corpus):
+    from tests.conftest import make_service
+
+    service = make_service(tmp_path / "home", encoder, [mini_corpus])
+    service.build_index()
+    [source] = service.add_source("guild-7", "harbor.md", UPLOAD, added_by="organizer")
+    assert source.language == ENGLISH  # detected from the text: the upload has no language field
+    search, _ = service.searchable_in(SPANISH)
+    question = "¿La cárcel del condado de Harbor manda las huellas a la policía estatal?"
+    found = [h.source.id for h in service.retrieve(search, question, "guild-7").hits]
+    assert found[0] == source.id
+    assert source.id not in [h.source.id for h in service.retrieve(search, question, "guild-8").hits]
+    # The English index has it too, for English questions in that server.
+    english, _ = service.searchable()
+    assert f"guild-7/{source.id}" in english.stored.sources

@@ -19,7 +19,7 @@ async def spanish_bot(harness, bundled_service, tmp_path, encoder):
     home = tmp_path / "home"
     shutil.copytree(bundled_service.settings.home, home)
     service = make_service(home, encoder, bundled=True)
-    service.searchable()
+    service.searchable_in("es")  # what `serve` does before connecting (prepare_index's warm-up)
     return await harness.start(service)
 
 
