@@ -83,13 +83,17 @@ CATALOG: dict[str, dict[str, str]] = {
         ENGLISH: "The question is empty. Ask something like: which states opted out?",
         SPANISH: "La pregunta está vacía. Pregunta algo como: ¿qué estados se retiraron del programa?",
     },
-    "error_cooldown": {
-        ENGLISH: "You're asking quickly: try again in {seconds:.0f} s.",
-        SPANISH: "Estás preguntando muy rápido: vuelve a intentarlo en {seconds:.0f} s.",
+    "cooldown_one": {
+        ENGLISH: "You're asking a little fast. Please wait {seconds} second before your next question; "
+                 "this keeps citebot quick for everyone.",
+        SPANISH: "Estás preguntando un poco rápido. Espera {seconds} segundo antes de tu próxima pregunta; "
+                 "así citebot sigue siendo rápido para todos.",
     },
-    "error_busy": {
-        ENGLISH: "citebot couldn't answer just now. Please try again in a minute.",
-        SPANISH: "citebot no pudo responder ahora. Vuelve a intentarlo en un minuto.",
+    "cooldown": {
+        ENGLISH: "You're asking a little fast. Please wait {seconds} seconds before your next question; "
+                 "this keeps citebot quick for everyone.",
+        SPANISH: "Estás preguntando un poco rápido. Espera {seconds} segundos antes de tu próxima pregunta; "
+                 "así citebot sigue siendo rápido para todos.",
     },
     # /kb confirmations
     "kb_added_title": {ENGLISH: "Source added", SPANISH: "Fuente agregada"},

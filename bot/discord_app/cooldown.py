@@ -5,6 +5,9 @@ import math
 import time
 from collections.abc import Callable, Hashable
 
+from bot.messages import say
+from knowledge.languages import DEFAULT_LANGUAGE
+
 
 class Cooldowns:
     """When each user may ask next; checks and records in one step (the event loop is single-threaded)."""
@@ -29,9 +32,7 @@ class Cooldowns:
         return 0.0
 
 
-def cooldown_message(seconds_left: float) -> str:
-    """The polite refusal, with whole seconds left (never '0 seconds')."""
+def cooldown_message(seconds_left: float, language: str = DEFAULT_LANGUAGE) -> str:
+    """The polite refusal, with whole seconds left (never '0 seconds'), in the member's language."""
     whole = max(1, math.ceil(seconds_left))
-    unit = "second" if whole == 1 else "seconds"
-    return (f"You're asking a little fast. Please wait {whole} {unit} before your next question; "
-            "this keeps citebot quick for everyone.")
+    return say("cooldown_one" if whole == 1 else "cooldown", language, seconds=whole)

@@ -38,7 +38,7 @@ async def answer_question(interaction: discord.Interaction, question: str, *, pr
     config = await client.guild_configs.get(scope)
     left = client.cooldowns.try_acquire((scope, interaction.user.id), config.cooldown_seconds)
     if left > 0:
-        await interaction.response.send_message(cooldown_message(left), ephemeral=True)
+        await interaction.response.send_message(cooldown_message(left, language), ephemeral=True)
         return
     ephemeral = config.private_by_default if private is None else private
     await defer_thinking(interaction, ephemeral=ephemeral)

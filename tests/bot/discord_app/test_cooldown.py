@@ -38,3 +38,4 @@ def test_zero_seconds_turns_it_off_and_old_entries_are_forgotten():
 def test_the_message_rounds_up_and_never_says_zero():
     assert "wait 1 second " in cooldown_message(0.01)
     assert "wait 8 seconds " in cooldown_message(7.2)
+    assert "Espera 8 segundos " in cooldown_message(7.2, "es")

@@ -9,8 +9,10 @@ import pytest_asyncio
 
 from tests.conftest import make_service
 
-SPANISH_Q = "¿Qué es un detainer (orden de retención) de ICE?"
-UNANSWERABLE_ES = "¿Quién es el mejor abogado de inmigración en Boston?"
+# From the Spanish train split (example questions): what is tested here is the language, not generalization.
+SPANISH_Q = "¿Qué es un detainer (orden de retención)?"
+UNANSWERABLE_ES = ("necesito un abogado de inmigracion gratis en Houston, alguien conoce uno que ayude con casos "
+                   "de S-Comm?")
 
 
 @pytest_asyncio.fixture
