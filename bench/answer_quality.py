@@ -27,6 +27,12 @@ KEYS = ("answer_accuracy", "abstention_accuracy", "false_abstentions", "sentence
         "citation_validity")
 
 
+def set_name(path: str, taken: dict) -> str:
+    """A set's name in the results: its file name, or its folder and file name when that is taken (es/test.jsonl)."""
+    name = Path(path).name
+    return name if name not in taken else f"{Path(path).parent.name}/{name}"
+
+
 def _summary(report: dict) -> dict:
     summary = {k: report.get(k) for k in ("questions", "answerable", "unanswerable", *KEYS)}
     given = [[row.get("id"), row.get("answer"), row.get("abstained"), [c.get("source_id") for c in row.get("citations", [])]]
@@ -60,7 +66,7 @@ def run(args) -> dict:
     if args.from_eval:
         for pair in args.from_eval:
             saved, questions = pair.split("=", 1)
-            results[Path(questions).name] = score_saved(Path(saved), Path(questions))
+            results[set_name(questions, results)] = score_saved(Path(saved), Path(questions))
         return {"date": now(), "machine": machine(), "mode": "saved eval outputs", "sets": results}
     from bot.evaluation import evaluate, read_question_set
     from bot.service import KnowledgeService
@@ -73,7 +79,7 @@ def run(args) -> dict:
         service.build_index()
         for path in args.questions:
             log(f"evaluating {path}")
-            results[Path(path).name] = _summary(evaluate(service, read_question_set(Path(path))))
+            results[set_name(path, results)] = _summary(evaluate(service, read_question_set(Path(path))))
         scorer = service.scorer.provenance
         runtime = service.encoder.description
     return {"date": now(), "machine": machine(), "mode": "current engine", "encoder": runtime, "scorer": scorer,

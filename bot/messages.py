@@ -116,7 +116,8 @@ CATALOG: dict[str, dict[str, str]] = {
                             "o /kb fix."},
     "kb_unpinned_title": {ENGLISH: "Pin removed", SPANISH: "Respuesta fijada quitada"},
     "kb_unpinned": {ENGLISH: "Pin {id} is removed; citebot answers “{question}” on its own again.",
-                    SPANISH: "Se quitó la respuesta fijada {id}; citebot vuelve a responder «{question}» por sí mismo."},
+                    SPANISH: "Se quitó la respuesta fijada {id}; citebot vuelve a responder «{question}» "
+                             "por sí mismo."},
     "kb_settings_title": {ENGLISH: "Settings", SPANISH: "Configuración"},
     "kb_settings_changed_title": {ENGLISH: "Settings changed", SPANISH: "Configuración cambiada"},
 }
