@@ -118,6 +118,27 @@ CATALOG: dict[str, dict[str, str]] = {
     "kb_unpinned": {ENGLISH: "Pin {id} is removed; citebot answers “{question}” on its own again.",
                     SPANISH: "Se quitó la respuesta fijada {id}; citebot vuelve a responder «{question}» "
                              "por sí mismo."},
+    "gaps_title": {ENGLISH: "Questions the sources did not answer well",
+                   SPANISH: "Preguntas que las fuentes no respondieron bien"},
+    "gaps_unanswered": {ENGLISH: "{count} unanswered", SPANISH: "{count} sin respuesta"},
+    "gaps_not_helpful": {ENGLISH: "{count} voted not helpful", SPANISH: "{count} votos de que no sirvió"},
+    "gaps_answered": {ENGLISH: "answered", SPANISH: "respuesta dada"},
+    "gaps_last_asked": {ENGLISH: "last asked", SPANISH: "última vez"},
+    "gaps_none": {ENGLISH: "No unanswered or down-voted questions yet.",
+                  SPANISH: "Todavía no hay preguntas sin respuesta ni con votos en contra."},
+    "gaps_broken": {
+        ENGLISH: "**Pins not served** (a sentence is no longer in its source; pin again with /kb fix):",
+        SPANISH: "**Respuestas fijadas que no se usan** (una frase ya no está en su fuente; fíjala de nuevo "
+                 "con /kb fix):",
+    },
+    "gaps_suggested": {
+        ENGLISH: "**Suggested pins** (several 👍, none 👎; confirm with /kb pins):",
+        SPANISH: "**Respuestas sugeridas para fijar** (varios 👍, ningún 👎; confírmalas con /kb pins):",
+    },
+    "gaps_footer": {
+        ENGLISH: "Add sources with /kb upload or /kb add-url; choose an answer with /kb fix.",
+        SPANISH: "Agrega fuentes con /kb upload o /kb add-url; elige una respuesta con /kb fix.",
+    },
     "kb_settings_title": {ENGLISH: "Settings", SPANISH: "Configuración"},
     "kb_settings_changed_title": {ENGLISH: "Settings changed", SPANISH: "Configuración cambiada"},
 }

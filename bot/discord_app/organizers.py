@@ -192,7 +192,8 @@ class KnowledgeBaseGroup(app_commands.Group):
         found = await client.run_io(client.service.activity.gaps, scope)
         broken = await client.run_io(client.service.broken_pins, scope)
         suggested = await client.run_io(client.service.suggested_pins, scope)
-        await interaction.followup.send(embed=gaps_embed(found, broken, suggested), ephemeral=True)
+        await interaction.followup.send(embed=gaps_embed(found, broken, suggested, member_language(interaction)),
+                                        ephemeral=True)
 
     @app_commands.command(name="fix", description="Choose the sentences that answer a question, or a decline")
     @app_commands.describe(question="The question as members ask it",

@@ -241,31 +241,33 @@ def statistics_embed(rows: Sequence[StatisticRow], total: int, query: str = "") 
     return embed
 
 
-def gaps_embed(gaps: Sequence[Gap], broken: Sequence[Pin] = (), suggested: Sequence[Suggestion] = ()
-               ) -> discord.Embed:
+def gaps_embed(gaps: Sequence[Gap], broken: Sequence[Pin] = (), suggested: Sequence[Suggestion] = (),
+               language: str = DEFAULT_LANGUAGE) -> discord.Embed:
     """Unanswered and down-voted questions (with the answer given), pins not served, answers members liked."""
-    embed = discord.Embed(title="Questions the sources did not answer well", colour=ABSTAINED_COLOUR)
+    embed = discord.Embed(title=say("gaps_title", language), colour=ABSTAINED_COLOUR)
     lines = []
     for gap in gaps[:LIST_LINES]:
         detail = []
         if gap.abstained:
-            detail.append(f"{gap.abstained} unanswered")
+            detail.append(say("gaps_unanswered", language, count=gap.abstained))
         if gap.unhelpful:
-            detail.append(f"{gap.unhelpful} voted not helpful")
+            detail.append(say("gaps_not_helpful", language, count=gap.unhelpful))
         when = dt.datetime.fromtimestamp(gap.last_asked, dt.timezone.utc)
-        given = f"\n> answered: {clip(safe(gap.answer), 200)}" if gap.unhelpful and gap.answer else ""
+        given = (f"\n> {say('gaps_answered', language)}: {clip(safe(gap.answer), 200)}"
+                 if gap.unhelpful and gap.answer else "")
         lines.append(f"**{gap.times}×** {clip(safe(gap.question), 180)}\n"
-                     f"{', '.join(detail)} · last asked {discord.utils.format_dt(when, 'R')}{given}")
+                     f"{', '.join(detail)} · {say('gaps_last_asked', language)} "
+                     f"{discord.utils.format_dt(when, 'R')}{given}")
     if not lines:
-        lines.append("No unanswered or down-voted questions yet.")
+        lines.append(say("gaps_none", language))
     if broken:
-        lines.append("\n**Pins not served** (a sentence is no longer in its source; pin again with /kb fix):")
+        lines.append(f"\n{say('gaps_broken', language)}")
         lines += [f"• pin {p.id}: {clip(safe(p.question), 150)}" for p in broken[:10]]
     if suggested:
-        lines.append("\n**Suggested pins** (several 👍, none 👎; confirm with /kb pins):")
+        lines.append(f"\n{say('gaps_suggested', language)}")
         lines += [f"• {s.helpful}× 👍 {clip(safe(s.question), 150)}" for s in suggested[:10]]
     embed.description = clip("\n".join(lines), DESCRIPTION_MAX)
-    embed.set_footer(text="Add sources with /kb upload or /kb add-url; choose an answer with /kb fix.")
+    embed.set_footer(text=say("gaps_footer", language))
     return embed
 
 

@@ -240,3 +240,14 @@ async def test_a_statistics_csv_is_listed_and_removed_as_one_file(bot, fake):
     embed = (await fake.wait_for_followup(removed, timeout=10))["embeds"][0]
     assert embed["description"] == "Removed pantry.csv (all its statistics). Answers here no longer cite it."
     assert bot.service.scope_sources(fake.guild_id) == []
+
+
+async def test_kb_replies_follow_the_organizers_client_language(bot, fake):
+    await ask(fake, "What is the capital of France?", "320")
+    gaps = await fake.send_slash_command("kb gaps", permissions=MANAGE, locale="es-419")
+    embed = (await fake.wait_for_followup(gaps))["embeds"][0]
+    assert embed["title"] == "Preguntas que las fuentes no respondieron bien"
+    assert "1 sin respuesta" in embed["description"]
+    reindex = await fake.send_slash_command("kb reindex", permissions=MANAGE, user_id="321", locale="es-ES")
+    embed = (await fake.wait_for_followup(reindex, timeout=10))["embeds"][0]
+    assert embed["title"] == "Índice al día" and embed["description"].startswith("4 fuentes")
