@@ -17,7 +17,6 @@ CATALOG: dict[str, dict[str, str]] = {
         ENGLISH: "(Pinned answer {id}, checked by {by}: chosen for the question “{question}”.)",
         SPANISH: "(Respuesta fijada {id}, revisada por {by}: elegida para la pregunta «{question}».)",
     },
-    "our_summary": {ENGLISH: "our summary", SPANISH: "nuestro resumen"},
     # Marks a quoted source written in another language than the answer's.
     "in_language_en": {ENGLISH: "", SPANISH: "en inglés"},
     "in_language_es": {ENGLISH: "in Spanish", SPANISH: ""},

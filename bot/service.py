@@ -142,20 +142,22 @@ class KnowledgeService:
                     self._install_multilingual(self.multilingual_store.load())
             return IndexOutcome(report, corpus.problems, multilingual)
 
-    def _install(self, stored) -> None:
+    def _searchable_over(self, stored: StoredIndex, encoder: Encoder | MultilingualEncoder, scorer: AnswerScorer,
+                         multilingual: bool) -> tuple[SearchIndex, Composer]:
+        """A loaded generation made searchable, with the scorer and example questions that answer from it."""
         vector_config = VectorStoreConfig(approximate_above=self.settings.approximate_search_above)
-        search = SearchIndex(stored, self.encoder, fused_as(self.scorer), vector_config)
-        examples = ExampleMemory.build(self.example_questions(), search, self.settings.cache_home)
+        search = SearchIndex(stored, encoder, fused_as(scorer), vector_config)  # type: ignore[arg-type]
+        examples = ExampleMemory.build(self.example_questions(multilingual), search, self.settings.cache_home)
+        return search, Composer(search, scorer, self.answer_config, examples)
+
+    def _install(self, stored: StoredIndex) -> None:
         # One assignment swaps both: a question in flight keeps the objects it already holds.
-        self._search, self._composer = search, Composer(search, self.scorer, self.answer_config, examples)
+        self._search, self._composer = self._searchable_over(stored, self.encoder, self.scorer, False)
 
     def _install_multilingual(self, stored: StoredIndex) -> None:
         scorer = self._multilingual_scorer or load_scorer(self.settings.multilingual_scorer
                                                           or BUNDLED_MULTILINGUAL_SCORER)
-        vector_config = VectorStoreConfig(approximate_above=self.settings.approximate_search_above)
-        search = SearchIndex(stored, self.multilingual_encoder, fused_as(scorer), vector_config)
-        examples = ExampleMemory.build(self.example_questions(multilingual=True), search, self.settings.cache_home)
-        self._multilingual = (search, Composer(search, scorer, self.answer_config, examples))
+        self._multilingual = self._searchable_over(stored, self.multilingual_encoder, scorer, True)
 
     def example_questions(self, multilingual: bool = False) -> list[Question]:
         """The labelled example questions answers draw on (by default the bundled corpus's train and validation)."""
@@ -172,31 +174,44 @@ class KnowledgeService:
         if language == ENGLISH or self.multilingual_encoder is None:
             return main
         loaded = self._multilingual
-        if loaded is not None and not self._newer_multilingual_on_disk(loaded[0]):
+        if loaded is not None and not self._switched_since(self.multilingual_store, loaded[0]):
             return loaded
         with self._load_lock:
-            if self._multilingual is None or self._newer_multilingual_on_disk(self._multilingual[0]):
-                try:
+            if self._multilingual is None or self._switched_since(self.multilingual_store, self._multilingual[0]):
+                stored = self._load_current(self.multilingual_store, MULTILINGUAL_MODEL, "multilingual index",
+                                            build_if_missing, progress)
+                if stored is None:  # just built: the build does not install an index nobody had loaded yet
                     stored = self.multilingual_store.load(model=MULTILINGUAL_MODEL)
-                except IndexMissingError as exc:
-                    if not build_if_missing:
-                        raise IndexUnavailable(f"No usable multilingual index: {exc}.") from None
-                    log.info("no multilingual index yet under %s: building it", self.settings.home)
-                    self.build_index()
-                    stored = self.multilingual_store.load(model=MULTILINGUAL_MODEL)
-                except IndexDamagedError as exc:
-                    raise IndexUnavailable(str(exc)) from None
                 self._install_multilingual(stored)
             return self._multilingual  # type: ignore[return-value]
 
-    def _newer_multilingual_on_disk(self, loaded: SearchIndex) -> bool:
-        """True when a build (ours or another process's) switched the multilingual index since it was loaded."""
-        if self._write_lock.locked():
-            return False
+    def _load_current(self, store: IndexStore, model: str, what: str, build_if_missing: bool,
+                      progress: Progress | None) -> StoredIndex | None:
+        """The current generation of a store; when there is none, build the indexes (None) or refuse."""
         try:
-            return self.multilingual_store.current_generation() != loaded.stored.generation
+            return store.load(model=model)
+        except IndexMissingError as exc:
+            if not build_if_missing:
+                raise IndexUnavailable(f"No usable {what}: {exc}.") from None
+            log.info("no %s yet under %s: building it from the sources", what, self.settings.home)
+            self.build_index(progress=progress)
+            return None
+        except IndexDamagedError as exc:
+            raise IndexUnavailable(str(exc)) from None
+
+    def _current_on_disk(self, store: IndexStore) -> Path | None:
+        """The generation a store's CURRENT names, or None while our own build switches it or none is readable."""
+        if self._write_lock.locked():  # our own build is switching it and installs the result itself
+            return None
+        try:
+            return store.current_generation()
         except (IndexMissingError, IndexDamagedError):
-            return False
+            return None  # nothing better on disk: keep answering from what is loaded
+
+    def _switched_since(self, store: IndexStore, loaded: SearchIndex) -> bool:
+        """True when a build (`citebot index`, another bot) switched the store's index since it was loaded."""
+        current = self._current_on_disk(store)
+        return current is not None and current != loaded.stored.generation
 
     def question_language(self, question: str, preferred: str | None = None) -> str:
         """The language to answer in: the question's own when its words tell, else the member's, else English."""
@@ -208,7 +223,9 @@ class KnowledgeService:
         """Every indexed source by key, in every language (the English index holds English ones only)."""
         search, _ = self.searchable()
         sources = dict(search.stored.sources)
-        if self.multilingual_encoder is not None:
+        if self._multilingual is not None:
+            sources.update(self._multilingual[0].stored.sources)
+        elif self.multilingual_encoder is not None:  # not loaded yet: read it, without loading its model
             try:
                 sources.update(self.multilingual_store.load(model=MULTILINGUAL_MODEL).sources)
             except (IndexMissingError, IndexDamagedError) as exc:
@@ -224,26 +241,15 @@ class KnowledgeService:
             return search, composer
         with self._load_lock:
             if self._search is None:
-                try:
-                    self._install(self.store.load(model=self.encoder.identity))
-                except IndexMissingError as exc:
-                    if not build_if_missing:
-                        raise IndexUnavailable(f"No usable index: {exc}.") from None
-                    log.info("no index yet under %s: building it from the sources", self.settings.home)
-                    self.build_index(progress=progress)
-                except IndexDamagedError as exc:
-                    raise IndexUnavailable(str(exc)) from None
+                stored = self._load_current(self.store, self.encoder.identity, "index", build_if_missing, progress)
+                if stored is not None:  # else the build installed it
+                    self._install(stored)
             return self._search, self._composer  # type: ignore[return-value]
 
     def _newer_generation_on_disk(self, loaded: SearchIndex) -> bool:
         """True when another process (`citebot index`, a second bot) switched the index since we loaded it."""
-        if self._write_lock.locked():  # our own build is switching it and installs the result itself
-            return False
-        try:
-            current = self.store.current_generation()
-        except (IndexMissingError, IndexDamagedError):
-            return False  # nothing better on disk: keep answering from what is loaded
-        return current != loaded.stored.generation and current != self._rejected_generation
+        current = self._current_on_disk(self.store)
+        return current is not None and current not in (loaded.stored.generation, self._rejected_generation)
 
     def _start_switch(self, loaded: SearchIndex) -> None:
         """Load the newer generation in a background thread, once, however many questions notice it."""

@@ -24,7 +24,7 @@ from bot.discord_app.text import (
     safe,
     shorten,
 )
-from bot.rendering.common import KIND_LABELS, citation_byline, citation_title, statistic_source
+from bot.rendering.common import citation_byline, citation_title, kind_label, statistic_source
 from bot.messages import say
 from knowledge.dates import human_date
 from knowledge.languages import DEFAULT_LANGUAGE
@@ -34,14 +34,6 @@ ANSWERED_COLOUR = discord.Colour.from_rgb(46, 139, 87)
 ABSTAINED_COLOUR = discord.Colour.from_rgb(128, 128, 128)
 LIST_COLOUR = discord.Colour.from_rgb(70, 110, 170)
 
-# In English; answers are rendered in their own language from bot.messages.
-ABSTAIN_TEXT = say("discord_abstain")
-ABSTAIN_NOTHING_TEXT = say("discord_abstain_nothing")
-PINNED_DECLINE_TEXT = say("discord_pinned_decline")
-SHORTENED_NOTE = say("discord_shortened")
-ANSWER_FOOTER = say("discord_answer_footer")
-ABSTAIN_FOOTER = say("discord_abstain_footer")
-PINNED_FOOTER = say("discord_pinned_footer")
 MIN_DESCRIPTION = 300  # room always kept for the answer itself, however many sources there are
 URL_MAX = 300
 SOURCES_PER_PAGE = 8
@@ -180,7 +172,7 @@ def answer_embed(answer: Answer) -> discord.Embed:
 
 def _source_entry(source: Source, scope: str | None, *, show_added_by: bool = False) -> str:
     """One source in a list: title, publisher · date · kind, where it came from, link."""
-    kind = KIND_LABELS.get(source.kind, source.kind)
+    kind = kind_label(source.kind)
     line = (f"**{clip(safe(source.title), 150)}**\n"
             f"{clip(safe(source.publisher), 60)} · {human_date(source.published)} · {clip(safe(kind), 20)}")
     if source.scope != SHARED_SCOPE and source.scope == scope:

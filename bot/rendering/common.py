@@ -5,10 +5,9 @@ from bot.answering.models import Citation
 from bot.messages import language_mark, say
 from knowledge.dates import human_date
 from knowledge.languages import DEFAULT_LANGUAGE
-from knowledge.records import StatisticRow
+from knowledge.records import SOURCE_KINDS, STATISTIC_KIND, StatisticRow
 
-KINDS = ("summary", "statistic", "official", "law", "report", "article")
-KIND_LABELS = {kind: say(f"kind_{kind}") for kind in KINDS}
+KINDS = (*SOURCE_KINDS, STATISTIC_KIND)  # each has a label in bot.messages ("kind_summary": "our summary")
 
 
 def kind_label(kind: str, language: str = DEFAULT_LANGUAGE) -> str:
@@ -18,7 +17,7 @@ def kind_label(kind: str, language: str = DEFAULT_LANGUAGE) -> str:
 
 def citation_title(citation: Citation, language: str = DEFAULT_LANGUAGE) -> str:
     """The title, marked when the text is our own summary of the source or in another language than the answer."""
-    marks = [say("our_summary", language)] if citation.kind == "summary" else []
+    marks = [kind_label("summary", language)] if citation.kind == "summary" else []
     if mark := language_mark(citation.language, language):
         marks.append(mark)
     return f"{citation.title} ({', '.join(marks)})" if marks else citation.title
@@ -26,7 +25,8 @@ def citation_title(citation: Citation, language: str = DEFAULT_LANGUAGE) -> str:
 
 def citation_byline(citation: Citation, language: str = DEFAULT_LANGUAGE) -> str:
     """'WGBH News · June 6, 2011 · article': publisher, date (always shown) and kind."""
-    return " · ".join((citation.publisher, human_date(citation.published, language), kind_label(citation.kind, language)))
+    return " · ".join((citation.publisher, human_date(citation.published, language),
+                       kind_label(citation.kind, language)))
 
 
 def statistic_source(row: StatisticRow) -> str:
