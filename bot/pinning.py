@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.activity import ActivityLog, Pin, PinnedSentence
+from bot.activity import ActivityStore, Pin, PinnedSentence
 from bot.answering.compose import ABSTAIN_TEXT, cited_answer
 from bot.answering.models import Answer, PinNote
 from bot.answering.pin_matcher import PinMatcher, pair_features
@@ -76,7 +76,7 @@ class SentenceLookup:
 class PinBoard:
     """Reads, checks and matches pins; question vectors are kept per index and pin."""
 
-    def __init__(self, activity: ActivityLog, matcher: PinMatcher) -> None:
+    def __init__(self, activity: ActivityStore, matcher: PinMatcher) -> None:
         self.activity = activity
         self.matcher = matcher
         self._lock = threading.Lock()

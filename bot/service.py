@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bot.activity import ActivityLog, Pin, ScopeActivity, Suggestion
+from bot.activity import ActivityStore, Pin, ScopeActivity, Suggestion, open_store
 from bot.answering.compose import AnswerConfig, Composer, ranked_passages
 from bot.answering.examples import BUNDLED_EXAMPLES, BUNDLED_MULTILINGUAL_EXAMPLES, ExampleMemory
 from bot.evaluation import Question, read_question_set
@@ -88,7 +88,7 @@ class KnowledgeService:
         self.scorer = scorer or load_scorer(settings.answer_scorer or BUNDLED_SCORER)
         self.encoder = encoder or build_encoder(settings)
         self.store = IndexStore(settings.home)
-        self.activity = ActivityLog(settings.activity_db)
+        self.activity: ActivityStore = open_store(settings.database_url_value, settings.activity_db)
         self.pin_board = PinBoard(self.activity, pin_matcher or load_pin_matcher(settings.pin_matcher
                                                                                  or BUNDLED_PIN_MATCHER))
         self.answer_config = answer_config or AnswerConfig(max_sentences=settings.max_answer_sentences)

@@ -66,6 +66,21 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
     url_timeout_seconds: float = Field(default=15.0, gt=0)
     allow_private_urls: bool = Field(default=False, description="Test only: let add-url reach local addresses.")
+    shard_count: int | None = Field(default=None, ge=1, description="Shards of the whole bot; unset means "
+                                    "discord.py asks Discord how many (automatic sharding in one process).")
+    shard_ids: list[int] | None = Field(default=None, description="The shards this process serves (needs "
+                                        "CITEBOT_SHARD_COUNT); unset means all of them.")
+
+    # Several processes (README, Running several processes)
+    database_url: SecretStr | None = Field(default=None, description="postgresql://... for an activity store "
+                                           "shared by several processes; unset means SQLite under the home.")
+    index_dir: Path | None = Field(default=None, description="Where index generations are published (a "
+                                   "shared filesystem for several processes); unset means the home.")
+    index_builder: Literal["auto", "always", "never"] = Field(default="auto", description="Whether this process "
+                                                               "builds the index: auto means the one that holds "
+                                                               "the database's builder lease; never only loads.")
+    index_poll_seconds: float = Field(default=2.0, gt=0, description="How often the builder looks for queued "
+                                      "source changes and readers for a newly published index.")
 
     @field_validator("languages")
     @classmethod
@@ -74,6 +89,28 @@ class Settings(BaseSettings):
         if unknown or not value:
             raise ValueError(f"languages must be some of {', '.join(LANGUAGES)}, not {unknown or 'none'}")
         return value
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _shards_in_range(cls, value: list[int] | None, info) -> list[int] | None:
+        count = info.data.get("shard_count")
+        if value is not None:
+            if count is None:
+                raise ValueError("shard ids need CITEBOT_SHARD_COUNT, the number of shards of the whole bot")
+            wrong = [shard for shard in value if not 0 <= shard < count]
+            if wrong or not value or len(set(value)) != len(value):
+                raise ValueError(f"shard ids must be distinct numbers from 0 to {count - 1}, not {value}")
+        return value
+
+    @property
+    def database_url_value(self) -> str | None:
+        """The activity database URL in clear (None: SQLite)."""
+        return self.database_url.get_secret_value() if self.database_url else None
+
+    @property
+    def index_home(self) -> Path:
+        """Folder of the index generations (the home unless CITEBOT_INDEX_DIR names a shared one)."""
+        return self.index_dir or self.home
 
     @property
     def multilingual(self) -> bool:

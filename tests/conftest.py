@@ -62,3 +62,22 @@ def bundled_service(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder) 
     service = make_service(tmp_path_factory.mktemp("bundled-home"), encoder, bundled=True)
     service.build_index()
     return service
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server for the whole run, stopped at the end; skipped only where none can be had."""
+    from tests.postgres_server import start_postgres
+
+    try:
+        server = start_postgres()
+    except RuntimeError as exc:
+        pytest.skip(f"no PostgreSQL server can be started here: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """The URL of a fresh, empty database on the session's PostgreSQL server."""
+    return postgres_server.new_database()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, replace
 
-from bot.activity import ActivityLog
+from bot.activity import ActivityStore
 
 ORGANIZER_ROLE, VISIBILITY, COOLDOWN = "organizer_role", "visibility", "cooldown_seconds"
 PUBLIC, PRIVATE = "public", "private"
@@ -45,7 +45,7 @@ class GuildConfig:
 class GuildConfigs:
     """Configs by scope; the database is read once per server and only in worker threads."""
 
-    def __init__(self, activity: ActivityLog, default_cooldown: float) -> None:
+    def __init__(self, activity: ActivityStore, default_cooldown: float) -> None:
         self._activity = activity
         self._default_cooldown = default_cooldown
         self._cache: dict[str, GuildConfig] = {}

@@ -1,0 +1,99 @@
+"""The activity database as a SQLite file: the default, nothing to set up."""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.activity.database import Row
+from bot.activity.errors import ActivityStoreError
+
+BUSY_TIMEOUT_SECONDS = 30  # how long a writer waits for another process's transaction
+
+
+class _SqliteTransaction:
+    """Statements on one sqlite3 connection."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return self._db.execute(sql, tuple(params)).fetchall()
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self._db.execute(sql, tuple(params)).rowcount
+
+
+class FileLease:
+    """The builder lease as an advisory lock on a file beside the database (one machine's processes)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def try_acquire(self) -> bool:
+        if self._fd is not None:
+            return True
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor releases the lock, as the kernel does when a process dies
+            self._fd = None
+
+
+class SqliteDatabase:
+    """One SQLite file in WAL mode; a connection per transaction, so any thread may use it."""
+
+    backend = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.closing(self._connect()) as db:
+                db.execute("PRAGMA journal_mode=WAL")
+        except (OSError, sqlite3.Error) as exc:
+            raise ActivityStoreError(f"the activity database {self.path} cannot be opened: {exc}. Check that "
+                                     "CITEBOT_HOME is writable and the file is a citebot activity database.") from None
+
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: transactions are begun explicitly, IMMEDIATE for writers, so that two
+        # processes writing at once wait for each other instead of failing on a lock upgrade.
+        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
+        return db
+
+    @contextlib.contextmanager
+    def transaction(self, write: bool = True) -> Iterator[_SqliteTransaction]:
+        with contextlib.closing(self._connect()) as db:
+            db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield _SqliteTransaction(db)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def migrating(self) -> contextlib.AbstractContextManager[_SqliteTransaction]:
+        return self.transaction(write=True)  # IMMEDIATE already excludes every other writer
+
+    def builder_lease(self) -> FileLease:
+        return FileLease(self.path.with_name(self.path.name + ".builder.lock"))
+
+    def describe(self) -> str:
+        return str(self.path)
+
+    def close(self) -> None:
+        """Nothing stays open between transactions."""
