@@ -303,6 +303,23 @@ def cmd_forget_server(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_migrate_sqlite_to_postgres(args: argparse.Namespace) -> int:
+    """Copy the home's activity (questions, votes, settings, pins, audit log) into PostgreSQL."""
+    from bot.activity.copy import copy_sqlite_file
+    from bot.settings import load_settings
+
+    settings = load_settings(home=args.home)
+    url = args.to or settings.database_url_value
+    if not url:
+        print("error: name the PostgreSQL database with --to postgresql://... or CITEBOT_DATABASE_URL",
+              file=sys.stderr)
+        return EXIT_USAGE
+    copied = copy_sqlite_file(args.source or settings.activity_db, url)
+    print("copied " + ", ".join(f"{count} {table}" for table, count in copied.items())
+          + ". Set CITEBOT_DATABASE_URL to this database for every process; the SQLite file is left as it was.")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="citebot", description=__doc__)
     parser.add_argument("--home", type=Path, help="data folder (default: $CITEBOT_HOME or ./.citebot)")
@@ -371,6 +388,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("server_id", help="the server (guild) id, as in the logs")
     p.add_argument("--yes", action="store_true", help="really delete")
     p.set_defaults(func=cmd_forget_server)
+    p = sub.add_parser("migrate-sqlite-to-postgres", help="copy the home's activity database into an empty "
+                                                          "PostgreSQL one (README, Running several processes)")
+    p.add_argument("--from", dest="source", type=Path, help="the SQLite file (default: the home's activity.sqlite)")
+    p.add_argument("--to", help="postgresql://... (default: $CITEBOT_DATABASE_URL)")
+    p.set_defaults(func=cmd_migrate_sqlite_to_postgres)
     p = sub.add_parser("serve", help="run the Discord bot")
     p.set_defaults(func=cmd_serve)
     p = sub.add_parser("run", help="serve Discord if DISCORD_TOKEN is set, else terminal Q&A")

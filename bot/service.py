@@ -6,6 +6,7 @@ import logging
 import re
 import shutil
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,8 +20,9 @@ from bot.answering.scorer import BUNDLED_MULTILINGUAL_SCORER, BUNDLED_SCORER, An
 from bot.answering.models import Answer
 from bot.answering.pin_matcher import BUNDLED_PIN_MATCHER, PinMatcher, load_pin_matcher
 from bot.answering.question_types import FIGURE_WANTS, classify
-from bot.errors import IndexUnavailable, QuestionError, SourceRejected
+from bot.errors import CitebotError, IndexUnavailable, QuestionError, SourceRejected
 from bot.pinning import Candidate, PinBoard, pinned_answer, visible_scopes
+from bot.replication import IndexKeeper, IndexRole, wait_for_request
 from bot.settings import Settings, build_encoder
 from embeddings.atomic import write_bytes_atomic, write_text_atomic
 from embeddings.encoder import Encoder
@@ -87,8 +89,9 @@ class KnowledgeService:
         self._multilingual_scorer = multilingual_scorer
         self.scorer = scorer or load_scorer(settings.answer_scorer or BUNDLED_SCORER)
         self.encoder = encoder or build_encoder(settings)
-        self.store = IndexStore(settings.home)
+        self.store = IndexStore(settings.index_home)
         self.activity: ActivityStore = open_store(settings.database_url_value, settings.activity_db)
+        self.role = IndexRole(settings.index_builder, self.activity)
         self.pin_board = PinBoard(self.activity, pin_matcher or load_pin_matcher(settings.pin_matcher
                                                                                  or BUNDLED_PIN_MATCHER))
         self.answer_config = answer_config or AnswerConfig(max_sentences=settings.max_answer_sentences)
@@ -101,7 +104,7 @@ class KnowledgeService:
         self._switching: threading.Thread | None = None
         # Questions in other languages: a second index of every source, embedded by a multilingual model.
         self.multilingual_encoder = MultilingualEncoder() if settings.multilingual else None
-        self.multilingual_store = IndexStore(settings.home / MULTILINGUAL_FOLDER)
+        self.multilingual_store = IndexStore(settings.index_home / MULTILINGUAL_FOLDER)
         self._multilingual: tuple[SearchIndex, Composer] | None = None
 
     # ----- corpus and index --------------------------------------------------------------------------
@@ -421,23 +424,25 @@ class KnowledgeService:
             if existing is not None and Path(existing.path).name != target.name:
                 raise SourceRejected(f"{filename!r} uses the id {source.id!r}, which {Path(existing.path).name} "
                                      "already has in this server; remove that source first or change the id")
-        with self._write_lock:
-            folder.mkdir(parents=True, exist_ok=True)
-            write_bytes_atomic(target, data)
-            self._remember_provenance(target, defaults)
+        if not self.role.builds():
+            self._through_builder(scope, "add", target.name, data, json.dumps(_provenance(defaults)))
+            return result.sources
+        self._store_upload(scope, target.name, data, _provenance(defaults))
         self.build_index()
         return result.sources
+
+    def _store_upload(self, scope: str, name: str, data: bytes, provenance: dict[str, str]) -> None:
+        """Write an organizer's file and its provenance sidecar into the server's folder."""
+        target = self.scope_folder(scope) / name
+        with self._write_lock:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_bytes_atomic(target, data)
+            write_text_atomic(self._sidecar(target), json.dumps(provenance))
 
     @staticmethod
     def _sidecar(path: Path) -> Path:
         """Hidden file beside an organizer's source holding who added it and where it came from."""
         return path.with_name(f".{path.name}.meta.json")
-
-    def _remember_provenance(self, target: Path, defaults: SourceDefaults) -> None:
-        """Keep the upload's metadata beside the untouched original file (the corpus loader skips it)."""
-        meta = {"added_by": defaults.added_by, "publisher": defaults.publisher, "url": defaults.url,
-                "published": defaults.published}
-        write_text_atomic(self._sidecar(target), json.dumps(meta))
 
     def _with_upload_metadata(self, corpus: Corpus) -> Corpus:
         """Fill what an organizer's file does not say itself (uploader, publisher, link) from its sidecar."""
@@ -467,13 +472,20 @@ class KnowledgeService:
         source = search.stored.sources.get(f"{scope}/{source_id}")
         if source is None:
             raise SourceRejected(f"This server has no source with id {source_id!r}. See /kb list.")
-        path = Path(source.path)
-        with self._write_lock:
-            if path.is_file() and self.scope_folder(scope) in path.parents:
-                path.unlink()
-                self._sidecar(path).unlink(missing_ok=True)
+        if not self.role.builds():
+            self._through_builder(scope, "remove", Path(source.path).name)
+            return source
+        self._delete_upload(scope, Path(source.path).name)
         self.build_index()
         return source
+
+    def _delete_upload(self, scope: str, name: str) -> None:
+        """Delete one of a server's files and its sidecar (a CSV takes all its rows with it)."""
+        path = self.scope_folder(scope) / Path(name).name
+        with self._write_lock:
+            if path.is_file():
+                path.unlink()
+                self._sidecar(path).unlink(missing_ok=True)
 
     def server_data(self, scope: str) -> ServerData:
         """Count what a server added and did (what forget_server would delete)."""
@@ -486,14 +498,86 @@ class KnowledgeService:
         # Leaving a server keeps its data (an accidental kick must not destroy organizers' work); this is
         # the operator's deliberate way to delete it.
         before = self.server_data(scope)
+        self.activity.forget_scope(scope)
+        self.pin_board.changed()
+        if not self.role.builds():
+            self._through_builder(scope, "forget")
+            return before
+        self._delete_scope_folder(scope)
+        self.build_index()
+        return before
+
+    def _delete_scope_folder(self, scope: str) -> None:
         with self._write_lock:
             folder = self.scope_folder(scope)
             if folder.exists():
                 shutil.rmtree(folder)
-            self.activity.forget_scope(scope)
-            self.pin_board.changed()
-        self.build_index()
-        return before
+
+    # ----- several processes: one builder, many readers (README, Running several processes) -------------
+
+    def _through_builder(self, scope: str, action: str, name: str = "", data: bytes = b"", meta: str = "{}") -> None:
+        """Hand a source change to the process that builds the index, wait for it, then load what it published."""
+        request_id = self.activity.request_index_change(scope, action, name, data, meta)
+        log.info("queued %s of %r in %s for the index builder (request %d)", action, name, scope, request_id)
+        done = wait_for_request(self.activity, request_id, timeout=self.settings.builder_wait_seconds)
+        if done is None:
+            raise IndexUnavailable(f"The change is queued (request {request_id}) but the process that builds the "
+                                   "index has not made it yet; it will appear when that process runs again.")
+        if done.error:
+            raise SourceRejected(done.error)
+        self.load_published()
+
+    def apply_index_requests(self) -> int:
+        """(Builder) Make every queued source change, publish one new index for them all; returns how many."""
+        pending = self.activity.pending_index_requests()
+        if not pending:
+            return 0
+        errors: dict[int, str] = {}
+        for request in pending:
+            try:
+                if request.action == "add":
+                    self._store_upload(request.scope, request.name, request.data, json.loads(request.meta or "{}"))
+                elif request.action == "remove":
+                    self._delete_upload(request.scope, request.name)
+                elif request.action == "forget":
+                    self._delete_scope_folder(request.scope)
+            except (OSError, ValueError, SourceRejected) as exc:
+                errors[request.id] = f"the index builder could not make this change: {exc}"
+        try:
+            self.build_index()
+        except CitebotError as exc:
+            errors = {request.id: errors.get(request.id) or str(exc) for request in pending}
+        for request in pending:
+            self.activity.finish_index_request(request.id, errors.get(request.id, ""))
+        return len(pending)
+
+    def load_published(self) -> bool:
+        """Load the generation the builder published, now, if it is newer than the one answering; True if so."""
+        loaded = self._search
+        if loaded is None or not self._newer_generation_on_disk(loaded):
+            return False
+        self._switch_to_newer(loaded)
+        return self._search is not loaded
+
+    def prepare(self, progress: Progress | None = None) -> IndexOutcome | None:
+        """At start: the builder brings the index up to date; a reader waits for a published one and loads it."""
+        if self.role.builds():
+            return self.build_index(progress=progress)
+        deadline = time.monotonic() + self.settings.builder_wait_seconds
+        while True:
+            try:
+                self.searchable(build_if_missing=False)
+                return None
+            except IndexUnavailable:
+                if time.monotonic() >= deadline:
+                    raise
+                log.info("waiting for the index builder to publish an index under %s", self.settings.index_home)
+                time.sleep(self.settings.index_poll_seconds)
+
+    def index_keeper(self) -> IndexKeeper:
+        """The background loop a long-running process (the bot) starts: queued changes and new generations."""
+        return IndexKeeper(self.role, self.apply_index_requests, self.load_published,
+                           self.settings.index_poll_seconds)
 
     # ----- Discord organizers (issue 4) --------------------------------------------------------------
 
@@ -502,3 +586,9 @@ class KnowledgeService:
         search, _ = self.searchable()
         items = [s for s in search.stored.sources.values() if s.scope == scope]
         return sorted(items, key=lambda s: (s.published, s.id))
+
+
+def _provenance(defaults: SourceDefaults) -> dict[str, str]:
+    """An upload's metadata, kept beside the untouched original file (the corpus loader skips it)."""
+    return {"added_by": defaults.added_by, "publisher": defaults.publisher, "url": defaults.url,
+            "published": defaults.published}

@@ -81,6 +81,8 @@ class Settings(BaseSettings):
                                                                "the database's builder lease; never only loads.")
     index_poll_seconds: float = Field(default=2.0, gt=0, description="How often the builder looks for queued "
                                       "source changes and readers for a newly published index.")
+    builder_wait_seconds: float = Field(default=300.0, gt=0, description="How long a process that does not "
+                                        "build waits for the builder to make an organizer's change or publish.")
 
     @field_validator("languages")
     @classmethod
@@ -119,8 +121,8 @@ class Settings(BaseSettings):
 
     @property
     def uploads_home(self) -> Path:
-        """Folder of organizer-added source files, one subfolder per server."""
-        return self.home / "sources"
+        """Folder of organizer-added source files, one subfolder per server (beside the index it feeds)."""
+        return self.index_home / "sources"
 
     @property
     def cache_home(self) -> Path:

@@ -28,15 +28,19 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class CitebotClient(discord.Client):
-    """citebot's Discord client; it reaches the knowledge base only through KnowledgeService."""
+class CitebotClient(discord.AutoShardedClient):
+    """citebot's Discord client; it reaches the knowledge base only through KnowledgeService.
+
+    Sharded: every shard of CITEBOT_SHARD_IDS (default: as many as Discord recommends) in this one process.
+    """
 
     def __init__(self, service: KnowledgeService, **options: Any) -> None:
         # citebot never joins voice: skip discord.py's start-up warnings about missing voice libraries.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         # Default intents only: slash commands, buttons and context menus need no privileged intent.
+        sharding = {"shard_count": service.settings.shard_count, "shard_ids": service.settings.shard_ids}
         super().__init__(intents=discord.Intents.default(), allowed_mentions=discord.AllowedMentions.none(),
-                         **options)
+                         **{**sharding, **options})
         self.service = service
         self.settings = service.settings
         self.tree = app_commands.CommandTree(self)
@@ -63,12 +67,22 @@ class CitebotClient(discord.Client):
         # Dynamic items parse state out of custom_id, so buttons sent before a restart keep working.
         self.add_dynamic_items(VoteButton, SourcesPageButton)
         await self.tree.set_translator(CitebotTranslator())  # Spanish names and descriptions for Spanish clients
+        if not self.syncs_commands:
+            log.info("commands are synced by the process serving shard 0; this one serves shards %s",
+                     self.settings.shard_ids)
+            return
         dev_guild = discord.Object(self.settings.dev_guild) if self.settings.dev_guild else None
         if dev_guild is not None:
             self.tree.copy_global_to(guild=dev_guild)
         self.synced = await self.tree.sync(guild=dev_guild)
         where = f"to guild {self.settings.dev_guild}" if dev_guild else "globally"
         log.info("synced %d commands %s: %s", len(self.synced), where, ", ".join(c.name for c in self.synced))
+
+    @property
+    def syncs_commands(self) -> bool:
+        """One process of a sharded bot syncs the commands: the one serving shard 0 (or every shard)."""
+        shard_ids = self.settings.shard_ids
+        return shard_ids is None or 0 in shard_ids
 
     async def on_ready(self) -> None:
         """Log where the bot is, and read each server's settings before the first question."""

@@ -43,10 +43,10 @@ def configure_endpoints(settings: Settings) -> None:
 
 def prepare_index(service: KnowledgeService) -> str:
     """Bring the index up to date (built when missing, rebuilt when damaged) and warm the model up."""
-    # build_index reuses an intact, current index without embedding anything, and writes a fresh
-    # generation when the stored one is missing or damaged.
-    outcome = service.build_index()
-    for problem in outcome.problems:
+    # The builder's build reuses an intact, current index without embedding anything, and writes a fresh
+    # generation when the stored one is missing or damaged; any other process loads what the builder published.
+    outcome = service.prepare()
+    for problem in outcome.problems if outcome else ():
         log.warning("source skipped: %s", problem)
     log.info("loading the model with a warm-up question")
     try:
@@ -60,11 +60,35 @@ def prepare_index(service: KnowledgeService) -> str:
             service.answer(WARM_UP_QUESTION_ES, language=SPANISH)
         except Exception as exc:
             log.warning("multilingual warm-up question failed: %s", exc)
-    report = outcome.report
     figures = len(service.statistics())
+    if outcome is None:
+        stored = service.searchable(build_if_missing=False)[0].stored
+        return (f"index {stored.generation.name}, published by the builder: {len(stored.passages)} passages "
+                f"({figures} statistics in the shared corpus); this process does not build")
+    report = outcome.report
     return (f"index {report.generation}: {report.passages} passages from {report.sources} sources "
             f"({figures} statistics in the shared corpus); embedded {report.embedded} now, reused {report.reused}"
             + (f"; {len(outcome.problems)} file(s) skipped" if outcome.problems else ""))
+
+
+def shard_label(settings: Settings) -> str:
+    """Which shards this process serves, as its log lines name them."""
+    if settings.shard_count is None:
+        return "shards auto"
+    ids = settings.shard_ids if settings.shard_ids is not None else range(settings.shard_count)
+    return f"shard {','.join(map(str, ids))}/{settings.shard_count}"
+
+
+def name_shards_in_logs(settings: Settings) -> None:
+    """Every log line of this process says which shards it serves (several processes share one log)."""
+    label = shard_label(settings)
+
+    def add_label(record: logging.LogRecord) -> bool:
+        record.shards = label
+        return True
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(add_label)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(shards)s] %(name)s: %(message)s"))
 
 
 def _install_signal_handlers(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> list[int]:
@@ -96,8 +120,13 @@ async def run_bot(settings: Settings, token: str, *, service: KnowledgeService |
             return EXIT_INDEX
         if stop.is_set():
             return EXIT_OK
-        client = CitebotClient(service, **(client_options or {}))
-        return await _run_client(client, token, stop)
+        keeper = service.index_keeper()  # queued source changes (builder) and newly published indexes
+        keeper.start()
+        try:
+            client = CitebotClient(service, **(client_options or {}))
+            return await _run_client(client, token, stop)
+        finally:
+            await asyncio.to_thread(keeper.stop)
     except discord.LoginFailure:
         log.error("Discord refused the token. Check DISCORD_TOKEN (Developer Portal > your app > Bot > Reset Token).")
         return EXIT_ERROR
@@ -140,6 +169,7 @@ def serve(settings: Settings) -> int:
               "(DISCORD_TOKEN=...); see README.md, 'Run it on your Discord server'.", file=sys.stderr)
         return EXIT_USAGE
     configure_endpoints(settings)
+    name_shards_in_logs(settings)
     try:
         return asyncio.run(run_bot(settings, token))
     except KeyboardInterrupt:  # a signal before the handlers were installed
