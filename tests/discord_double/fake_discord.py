@@ -435,6 +435,18 @@ class GatewayConnection:
     resumed: bool = False
     closed_at: Optional[float] = None
     close_code: Optional[int] = None
+    shard: int = 0  # the shard it identified or resumed as
+
+
+@dataclass
+class GatewaySession:
+    """One shard's gateway session: its id, sequence numbers, the frames kept for RESUME, its live connection."""
+
+    shard: int
+    session_id: Optional[str] = None
+    seq: int = 0
+    events: list[dict] = field(default_factory=list)
+    conn: Optional[GatewayConnection] = None
 
 
 class Who(TypedDict, total=False):
@@ -469,6 +481,7 @@ class FakeDiscord:
         token_ttl_s: float = 15 * 60,
         app_name: str = "citebot",
         attachment_size_limit: int = 10 * 1024 * 1024,
+        shards: int = 1,
     ) -> None:
         self.token = token
         self.heartbeat_interval_ms = heartbeat_interval_ms
@@ -482,10 +495,13 @@ class FakeDiscord:
         self.bot_user = {"id": self.app_id, "username": app_name, "discriminator": "0",
                          "global_name": None, "avatar": None, "bot": True, "flags": 0}
         self.app_name = app_name
+        # Guild i gets an id on shard i % shards, as Discord places it: (guild_id >> 22) % shard_count.
+        self.recommended_shards = shards  # what GET /gateway/bot answers
+        self.shard_count = 1  # of the client's IDENTIFY: how dispatches are routed to shards
         names = [f"Guild {i + 1}" for i in range(guilds)] if isinstance(guilds, int) else list(guilds)
         self.guilds: list[FakeGuild] = []
-        for name in names:
-            self._new_guild(name)
+        for i, name in enumerate(names):
+            self._new_guild(name, shard=i % shards, shard_count=shards)
         # recordings
         self.requests: list[Request] = []
         self.unhandled: list[Request] = []
@@ -509,10 +525,7 @@ class FakeDiscord:
         self.messages: dict[str, dict] = {}  # every message the fake holds (bot replies, injected user messages)
         self.attachments: dict[str, FakeAttachment] = {}
         # gateway session
-        self.session_id: Optional[str] = None
-        self.seq = 0
-        self._session_events: list[dict] = []  # dispatch frames of the current session, for RESUME replay
-        self._conn: Optional[GatewayConnection] = None
+        self._shard_sessions: dict[int, GatewaySession] = {0: GatewaySession(0)}
         self._sessions = itertools.count(1)
         self._tokens = itertools.count(1)
         self._message_guild: dict[str, Optional[str]] = {}
@@ -527,6 +540,51 @@ class FakeDiscord:
         now = (int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22
         self._last_snowflake = max(self._last_snowflake + 1, now)
         return str(self._last_snowflake)
+
+    # ------------------------------------------------------------------ shards
+    @property
+    def session_id(self) -> Optional[str]:
+        """Shard 0's session id (the only shard of an unsharded client)."""
+        return self._shard_sessions[0].session_id
+
+    @property
+    def seq(self) -> int:
+        """Shard 0's latest sequence number."""
+        return self._shard_sessions[0].seq
+
+    @property
+    def _session_events(self) -> list[dict]:
+        """Shard 0's dispatch frames of the current session, for RESUME replay."""
+        return self._shard_sessions[0].events
+
+    @property
+    def _conn(self) -> Optional[GatewayConnection]:
+        """Shard 0's live connection."""
+        return self._shard_sessions[0].conn
+
+    @_conn.setter
+    def _conn(self, conn: Optional[GatewayConnection]) -> None:
+        self._shard_sessions[0].conn = conn
+
+    def shard_of(self, guild_id: Optional[str]) -> int:
+        """The shard a guild's events go to (DMs: shard 0)."""
+        return (int(guild_id) >> 22) % self.shard_count if guild_id else 0
+
+    def session(self, shard: int = 0) -> GatewaySession:
+        """A shard's gateway session."""
+        return self._shard_sessions.setdefault(shard, GatewaySession(shard))
+
+    def connected(self, shard: int = 0) -> bool:
+        """True when that shard's connection is up and receiving dispatches."""
+        conn = self.session(shard).conn
+        return conn is not None and conn.ready
+
+    def _session_for(self, event: str, data: Any) -> GatewaySession:
+        """The session a dispatch belongs to, by the guild it is about."""
+        guild_id = None
+        if isinstance(data, dict):
+            guild_id = data.get("id") if event == "GUILD_CREATE" else data.get("guild_id")
+        return self.session(self.shard_of(guild_id))
 
     @property
     def identify(self) -> Optional[dict]:
@@ -557,9 +615,13 @@ class FakeDiscord:
                 return g
         raise LookupError(f"the bot is not in guild {guild_id}; configured: {[g.id for g in self.guilds]}")
 
-    def _new_guild(self, name: str) -> FakeGuild:
-        """Create and remember a guild."""
-        g = FakeGuild(id=self.snowflake(), name=name, channel_id=self.snowflake(),
+    def _new_guild(self, name: str, shard: int = 0, shard_count: int = 1) -> FakeGuild:
+        """Create and remember a guild, with an id that lands on that shard of shard_count."""
+        guild_id = int(self.snowflake())
+        while (guild_id >> 22) % shard_count != shard:
+            guild_id += 1 << 22
+        self._last_snowflake = guild_id
+        g = FakeGuild(id=str(guild_id), name=name, channel_id=self.snowflake(),
                       organizer_role_id=self.snowflake(), owner_id=self.owner_id)
         self.guilds.append(g)
         return g
@@ -567,7 +629,7 @@ class FakeDiscord:
     async def add_guild(self, name: str) -> FakeGuild:
         """Add a guild; when the bot is connected it receives GUILD_CREATE (it joined)."""
         g = self._new_guild(name)
-        if self._conn is not None and self._conn.ready:
+        if self.connected(self.shard_of(g.id)):
             # without "unavailable" discord.py dispatches on_guild_join (with False: on_guild_available)
             payload = {k: v for k, v in self.guild_payload(g).items() if k != "unavailable"}
             await self.dispatch("GUILD_CREATE", payload)
@@ -578,7 +640,7 @@ class FakeDiscord:
         g = self.guild(guild_id)
         role = self._role(self.snowflake(), name, permissions, position=len(g.roles) + 2)
         g.roles.append(role)
-        if self._conn is not None and self._conn.ready:
+        if self.connected(self.shard_of(g.id)):
             await self.dispatch("GUILD_ROLE_CREATE", {"guild_id": g.id, "role": role})
         return role["id"]
 
@@ -900,17 +962,19 @@ class FakeDiscord:
         return [self.attachment(f.filename, f.data, f.content_type).payload() for f in files]
 
     # ------------------------------------------------------------------ injecting events
-    def _frame(self, event: str, data: Any) -> dict:
-        """A new dispatch frame of the current session (sequence number assigned, kept for replay)."""
-        self.seq += 1
-        frame = {"op": 0, "t": event, "s": self.seq, "d": data}
-        self._session_events.append(frame)
+    def _frame(self, event: str, data: Any, session: Optional[GatewaySession] = None) -> dict:
+        """A new dispatch frame of its shard's session (sequence number assigned, kept for replay)."""
+        session = session or self._session_for(event, data)
+        session.seq += 1
+        frame = {"op": 0, "t": event, "s": session.seq, "d": data}
+        session.events.append(frame)
         return frame
 
     async def dispatch(self, event: str, data: Any) -> int:
-        """Send a DISPATCH event; while the client is disconnected it is kept and replayed on RESUME."""
-        frame = self._frame(event, data)
-        conn = self._conn
+        """Send a DISPATCH event to its guild's shard; while that shard is disconnected it is kept for RESUME."""
+        session = self._session_for(event, data)
+        frame = self._frame(event, data, session)
+        conn = session.conn
         if conn is not None and conn.ready:
             await self._send(conn, frame)
         return frame["s"]
@@ -1190,7 +1254,9 @@ class FakeDiscord:
                                  compression=asked if compress else f"none (text frames; client asked for {asked})",
                                  ws=ws, request=request, compress=compress)
         self.gateway_connections.append(conn)
-        self._conn, self.gateway_query, self.gateway_compression = conn, conn.query, conn.compression
+        if self.shard_count == 1:  # unsharded: the connection is shard 0's before it says so
+            self._conn = conn
+        self.gateway_query, self.gateway_compression = conn.query, conn.compression
         hello = {"op": 10, "s": None, "t": None, "d": {"heartbeat_interval": self.heartbeat_interval_ms}}
         await self._send(conn, hello)
         await self._notify()
@@ -1207,8 +1273,9 @@ class FakeDiscord:
             conn.ready = False
             conn.closed_at = time.monotonic()
             conn.close_code = conn.close_code or ws.close_code
-            if self._conn is conn:
-                self._conn = None
+            for session in self._shard_sessions.values():
+                if session.conn is conn:
+                    session.conn = None
             self.gateway_closed = {"code": conn.close_code, "at": conn.closed_at}
             await self._notify()
         return ws
@@ -1225,17 +1292,20 @@ class FakeDiscord:
             if d.get("token") != self.token:
                 await conn.ws.close(code=4004, message=b"Authentication failed.")
                 return
-            self.session_id, self.seq, self._session_events = f"fake-session-{next(self._sessions)}", 0, []
+            shard, self.shard_count = d.get("shard") or [0, 1]
+            session = GatewaySession(shard, f"fake-session-{next(self._sessions)}", conn=conn)
+            self._shard_sessions[shard], conn.shard = session, shard
+            guilds = [g for g in self.guilds if self.shard_of(g.id) == shard]
             ready = self._frame("READY", {
-                "v": 10, "user": self.bot_user, "session_id": self.session_id,
+                "v": 10, "user": self.bot_user, "session_id": session.session_id,
                 "resume_gateway_url": self.resume_gateway_url, "session_type": "normal",
-                "guilds": [{"id": g.id, "unavailable": True} for g in self.guilds],
+                "guilds": [{"id": g.id, "unavailable": True} for g in guilds],
                 "application": {"id": self.app_id, "flags": 0}, "private_channels": [],
-                "relationships": [], "shard": (d.get("shard") or [0, 1]),
-            })
+                "relationships": [], "shard": [shard, self.shard_count],
+            }, session)
             await self._send(conn, ready)
             conn.ready = True
-            for g in self.guilds:
+            for g in guilds:
                 await self.dispatch("GUILD_CREATE", self.guild_payload(g))
         elif op == 6:  # RESUME: replay what the client missed, then RESUMED
             await self._resume(conn, d)
@@ -1256,17 +1326,19 @@ class FakeDiscord:
             await conn.ws.close(code=4004, message=b"Authentication failed.")
             record["answered"] = True
             return
-        if not self.accept_resumes or d.get("session_id") != self.session_id or d.get("seq") is None:
+        session = next((s for s in self._shard_sessions.values() if s.session_id == d.get("session_id")), None)
+        if not self.accept_resumes or session is None or d.get("seq") is None:
             await self._send(conn, {"op": 9, "s": None, "t": None, "d": False})  # INVALID_SESSION, not resumable
             record["answered"] = True
             return
+        session.conn, conn.shard = conn, session.shard
         sent_upto = d["seq"]
-        while pending := [f for f in self._session_events if f["s"] > sent_upto and f["t"] not in ("READY", "RESUMED")]:
+        while pending := [f for f in session.events if f["s"] > sent_upto and f["t"] not in ("READY", "RESUMED")]:
             for f in pending:  # events dispatched during these awaits are picked up by the next pass
                 await self._send(conn, f)
                 sent_upto = f["s"]
                 record["replayed"].append(f["s"])
-        resumed = self._frame("RESUMED", {"_trace": ["fake-discord"]})
+        resumed = self._frame("RESUMED", {"_trace": ["fake-discord"]}, session)
         conn.ready = conn.resumed = True  # no await since the last check: nothing can slip in between
         await self._send(conn, resumed)
         record |= {"accepted": True, "answered": True}
@@ -1430,7 +1502,7 @@ class FakeDiscord:
         return _json({"url": self.gateway_url})
 
     def _get_gateway_bot(self, rec: Request) -> web.Response:
-        return _json({"url": self.gateway_url, "shards": 1, "session_start_limit": {
+        return _json({"url": self.gateway_url, "shards": self.recommended_shards, "session_start_limit": {
             "total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}})
 
     def _app_info(self, rec: Request) -> web.Response:

@@ -123,8 +123,8 @@ class Tracker:
         return item
 
     async def ask_paced(self, count: int, seconds: float, users: list[str], questions: list[str],
-                        on_progress=None) -> list[Sent]:
-        """count questions spread evenly over seconds, users and questions taken round-robin.
+                        on_progress=None, guilds: list[str] | None = None) -> list[Sent]:
+        """count questions spread evenly over seconds, users, questions (and guilds) taken round-robin.
 
         Each send is scheduled on an absolute clock, so a slow send does not push the rest back.
         on_progress(i) is awaited after the i-th send (e.g. to inject a fault mid-run).
@@ -136,7 +136,8 @@ class Tracker:
             delay = start + i * step - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            batch.append(await self.ask(questions[i % len(questions)], users[i % len(users)]))
+            where = {"guild_id": guilds[i % len(guilds)]} if guilds else {}
+            batch.append(await self.ask(questions[i % len(questions)], users[i % len(users)], **where))
             if self.prune:
                 self.scan()
             if on_progress is not None:
