@@ -433,7 +433,7 @@ class KnowledgeService:
 
     def _store_upload(self, scope: str, name: str, data: bytes, provenance: dict[str, str]) -> None:
         """Write an organizer's file and its provenance sidecar into the server's folder."""
-        target = self.scope_folder(scope) / name
+        target = self.scope_folder(scope) / Path(name).name  # a name from the queue never leaves the folder
         with self._write_lock:
             target.parent.mkdir(parents=True, exist_ok=True)
             write_bytes_atomic(target, data)
