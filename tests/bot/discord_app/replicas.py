@@ -77,4 +77,4 @@ async def start_bot(name: str, env: dict[str, str], log_folder: Path) -> BotProc
     with log.open("wb") as out:
         process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "serve", env=env,
                                                        cwd=REPOSITORY, stdout=out, stderr=asyncio.subprocess.STDOUT)
-    return BotProcess(name, process, log, json.loads(env["CITEBOT_SHARD_IDS"]))
+    return BotProcess(name, process, log, json.loads(env.get("CITEBOT_SHARD_IDS", "[]")))
