@@ -23,8 +23,7 @@ class IndexRole:
         self.mode = mode
         # With SQLite every process on the machine builds for itself, serialized by the index's writer lock;
         # with PostgreSQL the processes elect one builder through the database.
-        shared = activity.database.backend == "postgresql"
-        self._lease: BuilderLease | None = activity.database.builder_lease() if mode == "auto" and shared else None
+        self._lease: BuilderLease | None = activity.database.builder_lease() if mode == "auto" else None
         self._was_builder: bool | None = None
 
     def builds(self) -> bool:

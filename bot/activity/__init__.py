@@ -6,7 +6,15 @@ from pathlib import Path
 from bot.activity.database import Database
 from bot.activity.errors import ActivityStoreError
 from bot.activity.records import (
-    SUGGEST_AFTER_HELPFUL, AuditEntry, Gap, IndexRequest, Pin, PinnedSentence, ScopeActivity, Suggestion)
+    SUGGEST_AFTER_HELPFUL,
+    AuditEntry,
+    Gap,
+    IndexRequest,
+    Pin,
+    PinnedSentence,
+    ScopeActivity,
+    Suggestion,
+)
 from bot.activity.store import ActivityStore
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")

@@ -40,8 +40,8 @@ class Database(Protocol):
     def migrating(self) -> AbstractContextManager[Transaction]:
         """A write transaction that no other process can run at the same time (schema changes)."""
 
-    def builder_lease(self) -> BuilderLease:
-        """A lease on the builder role, shared by every process using this database."""
+    def builder_lease(self) -> BuilderLease | None:
+        """A lease on the builder role shared by every process using this database (None: not shared)."""
 
     def describe(self) -> str:
         """Where the database is, for messages (never with a password)."""

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 Step = str | Callable[["Transaction"], None]  # SQL statements (";"-separated), or a function for what SQL cannot say
 
 
-def _add_missing_answer_columns(tx: "Transaction") -> None:
+def _add_missing_answer_columns(tx: Transaction) -> None:
     """Files made before answers were recorded lack two columns; newer ones have them from version 1."""
     present = {row[1] for row in tx.rows("PRAGMA table_info(questions)")}
     for column, kind in (("answer", "TEXT NOT NULL DEFAULT ''"), ("quoted", "TEXT NOT NULL DEFAULT '[]'")):
@@ -77,7 +77,7 @@ MIGRATIONS: tuple[Migration, ...] = (
 LATEST_VERSION = MIGRATIONS[-1].version
 
 
-def migrate(db: "Database") -> list[int]:
+def migrate(db: Database) -> list[int]:
     """Apply the migrations this database lacks, under the backend's migration lock; returns their versions."""
     applied = []
     with db.migrating() as tx:
@@ -103,7 +103,7 @@ def migrate(db: "Database") -> list[int]:
     return applied
 
 
-def schema_version(db: "Database") -> int:
+def schema_version(db: Database) -> int:
     """The newest migration applied to a database (0 when none)."""
     with db.transaction(write=False) as tx:
         rows = tx.rows("SELECT MAX(version) FROM schema_migrations")

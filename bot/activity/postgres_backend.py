@@ -33,10 +33,12 @@ class _PostgresTransaction:
         self._connection = connection
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Run a statement and return every row it yields."""
         cursor = self._connection.execute(_placeholders(sql), tuple(params))
         return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
 
     def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement and return how many rows it changed."""
         return self._connection.execute(_placeholders(sql), tuple(params)).rowcount
 
 
@@ -48,10 +50,15 @@ class AdvisoryLease:
         self._connection: Any = None
 
     def try_acquire(self) -> bool:
+        """Take the advisory lock on a connection of its own; True while this process holds it."""
         import psycopg
 
-        if self._connection is not None and not self._connection.closed:
-            return True
+        if self._connection is not None:
+            try:
+                self._connection.execute("SELECT 1")  # a session that died (server restart) lost the lock too
+                return True
+            except psycopg.Error:
+                self.release()
         connection = psycopg.connect(self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
         if connection.execute("SELECT pg_try_advisory_lock(%s)", (BUILDER_LOCK_KEY,)).fetchone()[0]:
             self._connection = connection
@@ -60,6 +67,7 @@ class AdvisoryLease:
         return False
 
     def release(self) -> None:
+        """Close the lease's connection, which releases the lock."""
         if self._connection is not None:
             self._connection.close()  # the server releases a session's advisory locks when it ends
             self._connection = None
@@ -91,20 +99,25 @@ class PostgresDatabase:
 
     @contextlib.contextmanager
     def transaction(self, write: bool = True) -> Iterator[_PostgresTransaction]:
+        """A pooled connection in one transaction, committed when the block ends."""
         with self._pool.connection() as connection, connection.transaction():
             yield _PostgresTransaction(connection)
 
     @contextlib.contextmanager
     def migrating(self) -> Iterator[_PostgresTransaction]:
+        """A transaction holding the migration lock, so that two starting processes migrate once."""
         with self.transaction() as tx:
             tx.rows("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK_KEY,))  # held until this commits
             yield tx
 
     def builder_lease(self) -> AdvisoryLease:
+        """The builder lease: a session-level advisory lock."""
         return AdvisoryLease(self.url)
 
     def describe(self) -> str:
+        """The URL without its password."""
         return redacted(self.url)
 
     def close(self) -> None:
+        """Close every pooled connection."""
         self._pool.close()

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -22,35 +20,12 @@ class _SqliteTransaction:
         self._db = db
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Run a statement and return every row it yields."""
         return self._db.execute(sql, tuple(params)).fetchall()
 
     def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement and return how many rows it changed."""
         return self._db.execute(sql, tuple(params)).rowcount
-
-
-class FileLease:
-    """The builder lease as an advisory lock on a file beside the database (one machine's processes)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
-
-    def try_acquire(self) -> bool:
-        if self._fd is not None:
-            return True
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        self._fd = fd
-        return True
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing the descriptor releases the lock, as the kernel does when a process dies
-            self._fd = None
 
 
 class SqliteDatabase:
@@ -77,6 +52,7 @@ class SqliteDatabase:
 
     @contextlib.contextmanager
     def transaction(self, write: bool = True) -> Iterator[_SqliteTransaction]:
+        """A fresh connection in one transaction (IMMEDIATE for writers), committed when the block ends."""
         with contextlib.closing(self._connect()) as db:
             db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
@@ -87,12 +63,15 @@ class SqliteDatabase:
             db.execute("COMMIT")
 
     def migrating(self) -> contextlib.AbstractContextManager[_SqliteTransaction]:
+        """A write transaction: IMMEDIATE already keeps every other writer out."""
         return self.transaction(write=True)  # IMMEDIATE already excludes every other writer
 
-    def builder_lease(self) -> FileLease:
-        return FileLease(self.path.with_name(self.path.name + ".builder.lock"))
+    def builder_lease(self) -> None:
+        """None: with SQLite every process on the machine builds for itself (the index's writer lock serializes)."""
+        return None
 
     def describe(self) -> str:
+        """The file's path."""
         return str(self.path)
 
     def close(self) -> None:

@@ -7,8 +7,16 @@ import time
 from bot.activity.database import Database
 from bot.activity.migrations import migrate
 from bot.activity.records import (
-    INDEX_ACTIONS, SUGGEST_AFTER_HELPFUL, AuditEntry, Gap, IndexRequest, Pin, PinnedSentence, ScopeActivity,
-    Suggestion)
+    INDEX_ACTIONS,
+    SUGGEST_AFTER_HELPFUL,
+    AuditEntry,
+    Gap,
+    IndexRequest,
+    Pin,
+    PinnedSentence,
+    ScopeActivity,
+    Suggestion,
+)
 
 # Every statement runs unchanged on SQLite and PostgreSQL (ON CONFLICT and RETURNING are in both).
 _GAPS = """

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, replace
 
 from bot.activity import ActivityStore
 
 ORGANIZER_ROLE, VISIBILITY, COOLDOWN = "organizer_role", "visibility", "cooldown_seconds"
 PUBLIC, PRIVATE = "public", "private"
+# Read again after this long: another process sharing the database (a restart, a failover) may have changed it.
+CONFIG_REFRESH_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -19,7 +22,7 @@ class GuildConfig:
     private_by_default: bool = False
 
     @classmethod
-    def from_stored(cls, stored: dict[str, str], default_cooldown: float) -> "GuildConfig":
+    def from_stored(cls, stored: dict[str, str], default_cooldown: float) -> GuildConfig:
         """Parse the stored strings; anything unreadable falls back to the default."""
         role = stored.get(ORGANIZER_ROLE, "")
         try:
@@ -43,12 +46,12 @@ class GuildConfig:
 
 
 class GuildConfigs:
-    """Configs by scope; the database is read once per server and only in worker threads."""
+    """Configs by scope; the database is read in worker threads, once per server per CONFIG_REFRESH_SECONDS."""
 
     def __init__(self, activity: ActivityStore, default_cooldown: float) -> None:
         self._activity = activity
         self._default_cooldown = default_cooldown
-        self._cache: dict[str, GuildConfig] = {}
+        self._cache: dict[str, tuple[float, GuildConfig]] = {}  # scope -> (when read, config)
 
     def default(self) -> GuildConfig:
         """The config of a server that changed nothing (and of DMs)."""
@@ -59,10 +62,12 @@ class GuildConfigs:
         if scope is None:
             return self.default()
         cached = self._cache.get(scope)
-        if cached is None:
-            stored = await asyncio.to_thread(self._activity.settings, scope)
-            cached = self._cache.setdefault(scope, GuildConfig.from_stored(stored, self._default_cooldown))
-        return cached
+        if cached is not None and time.monotonic() - cached[0] < CONFIG_REFRESH_SECONDS:
+            return cached[1]
+        stored = await asyncio.to_thread(self._activity.settings, scope)
+        config = GuildConfig.from_stored(stored, self._default_cooldown)
+        self._cache[scope] = (time.monotonic(), config)
+        return config
 
     async def preload(self, scopes: list[str]) -> None:
         """Read every server's config at start, so the first question in a server waits for nothing."""
@@ -78,5 +83,5 @@ class GuildConfigs:
             for key, value in config.stored().items():
                 self._activity.set_setting(scope, key, value)
         await asyncio.to_thread(store)
-        self._cache[scope] = config
+        self._cache[scope] = (time.monotonic(), config)
         return config

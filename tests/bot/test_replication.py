@@ -5,6 +5,7 @@ import json
 import threading
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from bot.activity import open_store
@@ -22,6 +23,12 @@ def test_one_process_holds_the_builder_lease_until_it_lets_go(postgres_url, tmp_
     a, b = IndexRole("auto", first), IndexRole("auto", second)
     assert a.builds() and a.builds() and not b.builds()
     a.release()
+    assert b.builds() and not a.builds()
+    b.release()
+    # A holder whose session died (a database restart, a network cut) lost the lock with it, and knows it.
+    assert a.builds()
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'")
     assert b.builds() and not a.builds()
     b.release()
     assert IndexRole("never", first).builds() is False and IndexRole("always", first).builds() is True
@@ -108,7 +115,7 @@ def test_a_reader_waits_for_a_published_index_and_says_so_when_none_comes(tmp_pa
 
 def test_shard_settings_are_checked():
     assert load_settings(shard_count=4, shard_ids=[1, 3]).shard_ids == [1, 3]
-    with pytest.raises(SettingsError, match="CITEBOT_SHARD_IDS: .*need CITEBOT_SHARD_COUNT"):
+    with pytest.raises(SettingsError, match=r"CITEBOT_SHARD_IDS: .*need CITEBOT_SHARD_COUNT"):
         load_settings(shard_ids=[0])
     with pytest.raises(SettingsError, match="distinct numbers from 0 to 1"):
         load_settings(shard_count=2, shard_ids=[2])
