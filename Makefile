@@ -37,6 +37,7 @@ run: setup
 	$(VENV)/bin/citebot run
 
 test: setup
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest -q
 
 bench: setup

@@ -35,7 +35,8 @@ def set_name(path: str, taken: dict) -> str:
 
 def _summary(report: dict) -> dict:
     summary = {k: report.get(k) for k in ("questions", "answerable", "unanswerable", *KEYS)}
-    given = [[row.get("id"), row.get("answer"), row.get("abstained"), [c.get("source_id") for c in row.get("citations", [])]]
+    given = [[row.get("id"), row.get("answer"), row.get("abstained"),
+              [c.get("source_id") for c in row.get("citations", [])]]
              for row in report.get("per_question", [])]
     summary["answers_digest"] = hashlib.sha256(json.dumps(given).encode()).hexdigest()[:16]
     return summary

@@ -27,9 +27,9 @@ from _common import REPO, benchmark_parser, log, machine, median, now, run_and_e
 QUESTION = "which states opted out?"
 
 # Phases of `citebot ask` in a fresh process, step by step as bot.cli.cmd_ask runs them (the same helpers).
-PHASES = r"""
+PHASES = rf"""
 import time, json
-t0 = time.perf_counter(); marks = {}
+t0 = time.perf_counter(); marks = {{}}
 from bot.settings import build_encoder, load_settings
 marks["import settings (pydantic)"] = time.perf_counter()
 settings = load_settings(); encoder = build_encoder(settings); encoder.preload()
@@ -42,15 +42,15 @@ service.searchable()
 marks["load index (verify, read, BM25, examples)"] = time.perf_counter()
 service.encoder.backend
 marks["wait for the model"] = time.perf_counter()
-answer, _ = service.answer_and_record(%r, surface="cli")
+answer, _ = service.answer_and_record({QUESTION!r}, surface="cli")
 render_answer(answer)
 marks["answer + record + render"] = time.perf_counter()
-out, last = {}, t0
+out, last = {{}}, t0
 for name, t in marks.items():
     out[name] = round(t - last, 3); last = t
 out["total (after interpreter start)"] = round(last - t0, 3)
 print(json.dumps(out))
-""" % QUESTION
+"""
 
 
 def venv_bin(name: str) -> Path:
@@ -93,7 +93,7 @@ def flatten(roots: list[dict]) -> list[tuple[dict, list[str]]]:
     def walk(node: dict, chain: list[str]) -> None:
         out.append((node, chain))
         for child in node["children"]:
-            walk(child, chain + [node["name"]])
+            walk(child, [*chain, node["name"]])
 
     for root in roots:
         walk(root, [])
@@ -124,7 +124,7 @@ def import_report(stderr: str, top: int) -> dict:
         if node["cumulative_ms"] > entry["heaviest"]:
             entry.update(heaviest=node["cumulative_ms"], first_module=node["name"],
                          imported_by=ours[-1] if ours else (chain[-1] if chain else "(top level)"),
-                         chain=" > ".join(chain + [node["name"]]))
+                         chain=" > ".join([*chain, node["name"]]))
     for entry in third_party.values():
         entry.pop("heaviest")
     heavy = sorted(third_party.values(), key=lambda r: -r["cumulative_ms"])[:top]
@@ -167,10 +167,10 @@ def run(args) -> dict:
             log(f"run {r + 1}/{args.runs}: " + ", ".join(f"{n} {v[-1]:.2f} s" for n, v in times.items()))
         log("importtime and phases ...")
         traced = subprocess.run([python, "-X", "importtime", str(citebot), "ask", QUESTION], env=env, cwd=REPO,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=True)
+                                capture_output=True, text=True, check=True)
         imports = import_report(traced.stderr, args.top)
-        phases = json.loads(subprocess.run([python, "-c", PHASES], env=env, cwd=REPO, stdout=subprocess.PIPE,
-                                           stderr=subprocess.PIPE, text=True, check=True).stdout.strip()
+        phases = json.loads(subprocess.run([python, "-c", PHASES], env=env, cwd=REPO, capture_output=True,
+                                           text=True, check=True).stdout.strip()
                             .splitlines()[-1])
     med = {name: median(v) for name, v in times.items()}
     return {
@@ -192,7 +192,7 @@ def run(args) -> dict:
 
 def short_chain(chain: str) -> str:
     parts = chain.split(" > ")
-    return chain if len(parts) <= 4 else " > ".join(parts[:2] + ["..."] + parts[-2:])
+    return chain if len(parts) <= 4 else " > ".join([*parts[:2], "...", *parts[-2:]])
 
 
 def human(result: dict) -> str:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import json
 import logging
 import resource
@@ -133,7 +134,7 @@ async def load_run(args, service, questions: list[str], counter: Counter) -> dic
             interval = args.heartbeat_ms / 1000
             result = {
                 "questions": len(items),
-                "users": len(set(s.user_id for s in items)),
+                "users": len({s.user_id for s in items}),
                 "offered_per_second": round(args.questions / args.seconds, 2),
                 "send_seconds": round(sent_done - since, 2),
                 "run_seconds": round(answered - since, 2),
@@ -157,7 +158,7 @@ async def load_run(args, service, questions: list[str], counter: Counter) -> dic
                     "ack_gap_p50_ms": ms(ack_gaps[1:-1] or ack_gaps, 50),
                     "ack_gap_max_ms": round(max(ack_gaps) * 1000, 1),
                     "max_gap_over_interval": round(max(ack_gaps) / interval, 2),
-                    "heartbeat_jitter_max_ms": round(max((abs(b - a - interval) for a, b in zip(beats, beats[1:])),
+                    "heartbeat_jitter_max_ms": round(max((abs(b - a - interval) for a, b in itertools.pairwise(beats)),
                                                          default=float("nan")) * 1000, 1),
                 },
             }

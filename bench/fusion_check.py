@@ -1,4 +1,4 @@
-"""Does the fusion that wins on SciFact also hold on citebot's own corpus and questions?
+"""Whether the fusion that wins on SciFact also holds on citebot's own corpus and questions.
 
 Builds the bundled corpus index in a temporary home and, for every question of the given question sets,
 retrieves the passages two ways from the same candidates:

@@ -175,7 +175,8 @@ def human(result: dict) -> str:
                      r["ratio_build_to_raw"], r["reindex_unchanged"]["embedded"],
                      r["reindex_unchanged"]["seconds"], r["reindex_unchanged"]["with_corpus_reload_seconds"]])
     return "\n".join([
-        f"Ingest (model {result['model']} on {result['encoder']}, batch {result['batch_size']}, best of {result['rounds']} interleaved rounds)",
+        f"Ingest (model {result['model']} on {result['encoder']}, batch {result['batch_size']}, "
+        f"best of {result['rounds']} interleaved rounds)",
         table(["corpus", "passages", "raw p/s", "encoder p/s", "build p/s", "enc/raw", "build/raw",
                "re-embedded", "re-index s", "+reload s"], rows),
         "build/raw from median times: " + ", ".join(f"{n} {r['ratio_build_to_raw_median']}" for n, r in

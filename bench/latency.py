@@ -145,7 +145,8 @@ def main() -> None:
     parser.add_argument("questions", help="question set (.jsonl with a 'question' field per line)")
     parser.add_argument("--rounds", type=int, default=10, help="passes over the questions (default 10)")
     parser.add_argument("--language", default="en", help="which index answers: en (English) or es (multilingual)")
-    parser.add_argument("--candidates", type=int, help="diagnostic: SearchConfig.candidates to use instead of the default")
+    parser.add_argument("--candidates", type=int,
+                        help="diagnostic: SearchConfig.candidates to use instead of the default")
     run_and_emit(parser, run, human)
 
 

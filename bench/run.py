@@ -23,7 +23,7 @@ def child(script: str, *args: str) -> dict:
     cmd = [sys.executable, str(HERE / script), "--json", *args]
     log("running " + " ".join(cmd[1:]))
     start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"{script} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout)
@@ -76,9 +76,11 @@ def run(args) -> dict:
 
 def human(result: dict) -> str:
     s = result["summary"]
-    rows = [["query latency p50 (answer / floor)", f"{s['latency_answer_p50_ms']:.1f} / {s['latency_floor_p50_ms']:.1f} ms",
+    rows = [["query latency p50 (answer / floor)",
+             f"{s['latency_answer_p50_ms']:.1f} / {s['latency_floor_p50_ms']:.1f} ms",
              s["latency_ratio_p50"], "<= 1.3", "met" if s["latency_bar_met"] else "MISSED"],
-            ["query latency p95 (answer / floor)", f"{s['latency_answer_p95_ms']:.1f} / {s['latency_floor_p95_ms']:.1f} ms",
+            ["query latency p95 (answer / floor)",
+             f"{s['latency_answer_p95_ms']:.1f} / {s['latency_floor_p95_ms']:.1f} ms",
              s["latency_ratio_p95"], "", ""],
             ["ingest passages/s (build / raw)",
              f"{s['ingest_build_passages_per_second']:.1f} / {s['ingest_raw_passages_per_second']:.1f}",

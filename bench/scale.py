@@ -130,7 +130,7 @@ def metadata(n: int, rng: np.random.Generator, folder: Path, bm25_sample: int) -
     start = time.perf_counter()
     records = []
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        for row, key, position, text, spans, scope, digest, first in db.execute(
+        for row, key, position, text, spans, scope, digest, _first in db.execute(
                 "SELECT row, source_key, position, text, spans, scope, content_hash, first_sentence "
                 "FROM passages ORDER BY row"):
             spans_t = tuple(tuple(s) for s in json.loads(spans))
@@ -288,7 +288,7 @@ def measure_size(n: int, args, sample: Sampler, rng: np.random.Generator, folder
     log(f"{n}: building the product's approximate store ...")
     store, build = built(lambda: VectorStore(vectors, config))
     assert store.approximate
-    for factor in sorted(set([default.refine_factor] + args.refine_factor)):
+    for factor in sorted({default.refine_factor, *args.refine_factor}):
         store.config = dataclasses.replace(config, refine_factor=factor)
         for threads in (thread_settings if factor == default.refine_factor else [1]):
             record(PRODUCT, build, search_stats(store, queries, truth, k, threads), refine_factor=factor)
@@ -338,7 +338,7 @@ def measure_size(n: int, args, sample: Sampler, rng: np.random.Generator, folder
     product = [r for r in rows if r["index"] == used and r["threads"] == threads_default
                and r.get("refine_factor", default.refine_factor) == default.refine_factor]
     result["product_default"] = product[0]
-    del vectors
+    vectors = None  # frees the sample (the lambdas above only read it while it was alive)
     gc.collect()
     return result
 
@@ -388,11 +388,13 @@ def human(result: dict) -> str:
                           f"median cosine of the true 10th neighbour {r['tenth_neighbour_cosine_median']})")]
         if "metadata" in r:
             m = r["metadata"]
-            out.append(f"metadata: SQLite {m['sqlite_bytes_per_passage']} B/passage (write {m['sqlite_write_seconds']} s), "
+            out.append(f"metadata: SQLite {m['sqlite_bytes_per_passage']} B/passage "
+                       f"(write {m['sqlite_write_seconds']} s), "
                        f"loaded as PassageRecords {m['python_bytes_per_passage_tracemalloc']} B/passage (tracemalloc; "
                        f"RSS {m['python_bytes_per_passage_rss']}) in {m['load_seconds']} s; BM25 build "
-                       f"{m['bm25_build_passages_per_second']:.0f} passages/s -> {m['bm25_build_seconds_extrapolated']} s "
-                       f"(once per index build); stored BM25 read back in {m['bm25_stored_load_seconds_extrapolated']} s")
+                       f"{m['bm25_build_passages_per_second']:.0f} passages/s -> "
+                       f"{m['bm25_build_seconds_extrapolated']} s (once per index build); "
+                       f"stored BM25 read back in {m['bm25_stored_load_seconds_extrapolated']} s")
         s = r["scoped_search"]
         out.append(f"scoped search ({s['hidden_passages']} passages hidden, recall against the visible rows): "
                    f"exact p50 {s['exact']['p50_ms']} ms; approximate p50 {s['approximate']['p50_ms']} ms, "

@@ -148,7 +148,7 @@ def candidate_convex(index, question: str, query_vector: np.ndarray, candidates:
 
 def run(args) -> dict:
     from embeddings.bm25 import BM25Config, BM25Index
-    from embeddings.encoder import Encoder, EncoderInput, resolve_model
+    from embeddings.encoder import EncoderInput, resolve_model
     from embeddings.index_store import PassageRecord, StoredIndex, encoder_input, source_key
     from embeddings.search import SearchConfig, SearchIndex
     from embeddings.text_tokens import tokenize
@@ -329,8 +329,9 @@ def run(args) -> dict:
                            "documents": None if d_hit else round(d_seconds, 1),
                            "queries": round(q_seconds, 2)},
         "cache": str(cache) if cache else None,
-        "cache_files": {"passages": str(cache / f"{cache_key(model_id, passage_texts, 'passages')}.npy"),
-                        "documents": str(cache / f"{cache_key(model_id, doc_texts, 'documents')}.npy")} if cache else None,
+        "cache_files": {
+            "passages": str(cache / f"{cache_key(model_id, passage_texts, 'passages')}.npy"),
+            "documents": str(cache / f"{cache_key(model_id, doc_texts, 'documents')}.npy")} if cache else None,
         "results": results,
         "search_ms_per_query": {k: round(v, 2) for k, v in search_timings.items()},
         "published": {"bm25_ndcg@10": 0.665, "minilm_dense_ndcg@10": 0.645},
@@ -347,7 +348,7 @@ def human(result: dict) -> str:
            f"{result['passages']} passages ({result['passages_per_document']} per document, max "
            f"{result['max_words']} words), model {result['model']}",
            table(["run", "NDCG@10", "R@100", "method"], rows),
-           f"published: BM25 0.665 (BEIR), all-MiniLM-L6-v2 0.645 (MTEB)",
+           "published: BM25 0.665 (BEIR), all-MiniLM-L6-v2 0.645 (MTEB)",
            f"bar: hybrid NDCG@10 >= {result['bar']['hybrid_ndcg@10_min']}: hybrid {result['bar']['hybrid_ndcg@10']}, "
            f"as shipped {result['bar']['shipped_search_ndcg@10']} -> {'met' if result['bar']['met'] else 'MISSED'}"]
     if result["rrf_weight_sweep_diagnostic_on_test"]:

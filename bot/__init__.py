@@ -1,0 +1,1 @@
+"""citebot's answering service, its CLI and its Discord app (depends on embeddings and knowledge)."""

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.errors import CitebotError
 from embeddings.errors import EmbeddingsError
@@ -17,9 +19,16 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INDEX, EXIT_SKIPPED = 0, 1, 2, 3, 4
 # Commands that answer once and end: they skip garbage collection and interpreter teardown (see console).
 ONE_SHOT_COMMANDS = frozenset({"ask", "sources", "stats", "check", "prepare"})
 
+if TYPE_CHECKING:  # imported where used: a one-shot command loads only what it needs
+    from bot.answering.pin_matcher import PinMatcher
+    from bot.answering.scorer import AnswerScorer
+    from bot.progress import ProgressBar
+    from bot.service import KnowledgeService
 
-def _service(args: argparse.Namespace, scorer=None, preload: bool = False, pin_matcher=None,
-             multilingual_scorer=None):
+
+def _service(args: argparse.Namespace, scorer: AnswerScorer | None = None, preload: bool = False,
+             pin_matcher: PinMatcher | None = None,
+             multilingual_scorer: AnswerScorer | None = None) -> KnowledgeService:
     """The answering service; with preload, the model loads in a thread while the rest starts up."""
     from bot.settings import build_encoder, load_settings
 
@@ -33,8 +42,10 @@ def _service(args: argparse.Namespace, scorer=None, preload: bool = False, pin_m
                             multilingual_scorer=multilingual_scorer)
 
 
-def _progress():
+def _progress() -> ProgressBar:
+    """A progress bar for embedding passages."""
     from bot.progress import ProgressBar
+
     return ProgressBar("embedding passages")
 
 
@@ -43,6 +54,7 @@ def _print_json(data: object) -> None:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
+    """`citebot index`: bring the index (and the multilingual one) up to date with the sources."""
     service = _service(args)
     outcome = service.build_index(rebuild=args.rebuild, progress=_progress())
     report = outcome.report
@@ -61,6 +73,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    """`citebot ask`: answer one question, as text or JSON."""
     from bot.rendering.terminal import render_answer
 
     service = _service(args, preload=True)
@@ -74,6 +87,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
+    """`citebot sources`: list every source with its date."""
     from bot.rendering.terminal import render_sources
 
     sources = _service(args).sources()
@@ -86,6 +100,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    """`citebot stats`: the statistics rows as a table."""
     from dataclasses import asdict
 
     from bot.rendering.terminal import render_statistics
@@ -99,6 +114,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    """`citebot eval`: score the answers to a labelled question set."""
     from bot.evaluation import evaluate, read_question_set
 
     questions = read_question_set(Path(args.file))
@@ -123,6 +139,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
+    """`citebot calibrate`: fit the answer scorer on train, choose on validation."""
     from bot.answering.scorer import BUNDLED_MULTILINGUAL_SCORER, BUNDLED_SCORER, AnswerScorer
     from bot.answering.training import calibrate_index
     from bot.evaluation import read_question_set
@@ -150,6 +167,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate_pins(args: argparse.Namespace) -> int:
+    """`citebot calibrate-pins`: fit the pin matcher on question pairs."""
     from bot.answering.pin_matcher import BUNDLED_PIN_MATCHER, PinMatcher
     from bot.answering.pin_training import fit_pin_matcher, pair_data_for, read_pairs
 
@@ -197,6 +215,7 @@ def cmd_pin(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    """`citebot check`: check a corpus folder and report every problem."""
     from knowledge.corpus_check import check_corpus
     from knowledge.corpus_loader import BUNDLED_CORPUS
 
@@ -268,6 +287,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """`citebot serve`: run the Discord bot."""
     from bot.settings import load_settings
 
     settings = load_settings(home=args.home)
@@ -321,6 +341,7 @@ def cmd_migrate_sqlite_to_postgres(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `citebot` argument parser, one subcommand per job."""
     parser = argparse.ArgumentParser(prog="citebot", description=__doc__)
     parser.add_argument("--home", type=Path, help="data folder (default: $CITEBOT_HOME or ./.citebot)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -384,7 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("chat", help="answer questions typed in the terminal (or one per stdin line)")
     p.add_argument("--lang", choices=LANGUAGES, help="your language, used when a question's words do not tell")
     p.set_defaults(func=cmd_chat)
-    p = sub.add_parser("forget-server", help="delete a Discord server's own sources and records (dry run without --yes)")
+    p = sub.add_parser("forget-server",
+                       help="delete a Discord server's own sources and records (dry run without --yes)")
     p.add_argument("server_id", help="the server (guild) id, as in the logs")
     p.add_argument("--yes", action="store_true", help="really delete")
     p.set_defaults(func=cmd_forget_server)
@@ -418,10 +440,8 @@ def console() -> None:
     # finished answer does not need: flush what was written and leave. Nothing else is buffered: the
     # activity log commits each record as it is written.
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(BrokenPipeError, ValueError):  # closed by a reader that left early, or by us
             stream.flush()
-        except (BrokenPipeError, ValueError):  # closed by a reader that left early, or by us
-            pass
     logging.shutdown()
     os._exit(code)
 

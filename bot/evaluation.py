@@ -4,9 +4,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.answering.validation import citation_problems
 from bot.errors import CitebotError
+
+if TYPE_CHECKING:
+    from bot.service import KnowledgeService
 
 
 class QuestionSetError(CitebotError):
@@ -81,7 +85,7 @@ def read_question_set(path: Path) -> list[Question]:
     return questions
 
 
-def evaluate(service, questions: list[Question]) -> dict:
+def evaluate(service: KnowledgeService, questions: list[Question]) -> dict:
     """Run every question through the service and compute DESIGN.md's metrics."""
     per_question = []
     for q in questions:

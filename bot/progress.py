@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TextIO
 
 
 class ProgressBar:
     """Redraws one line on a terminal; prints a few plain lines when stderr is a file or pipe."""
 
-    def __init__(self, label: str, stream=None) -> None:
+    def __init__(self, label: str, stream: TextIO | None = None) -> None:
         self.label = label
         self.stream = stream or sys.stderr
         self.interactive = hasattr(self.stream, "isatty") and self.stream.isatty()
@@ -16,6 +17,7 @@ class ProgressBar:
         self._last_quarter = -1
 
     def __call__(self, done: int, total: int) -> None:
+        """Show that done of total items are finished."""
         if total <= 0:
             return
         share = min(1.0, done / total)

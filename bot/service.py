@@ -14,13 +14,13 @@ from pathlib import Path
 from bot.activity import ActivityStore, Pin, ScopeActivity, Suggestion, open_store
 from bot.answering.compose import AnswerConfig, Composer, ranked_passages
 from bot.answering.examples import BUNDLED_EXAMPLES, BUNDLED_MULTILINGUAL_EXAMPLES, ExampleMemory
-from bot.evaluation import Question, read_question_set
-from bot.messages import say
-from bot.answering.scorer import BUNDLED_MULTILINGUAL_SCORER, BUNDLED_SCORER, AnswerScorer, load_scorer
 from bot.answering.models import Answer
 from bot.answering.pin_matcher import BUNDLED_PIN_MATCHER, PinMatcher, load_pin_matcher
 from bot.answering.question_types import FIGURE_WANTS, classify
+from bot.answering.scorer import BUNDLED_MULTILINGUAL_SCORER, BUNDLED_SCORER, AnswerScorer, load_scorer
 from bot.errors import CitebotError, IndexUnavailable, QuestionError, SourceRejected
+from bot.evaluation import Question, read_question_set
+from bot.messages import say
 from bot.pinning import Candidate, PinBoard, pinned_answer, visible_scopes
 from bot.replication import IndexKeeper, IndexRole, wait_for_request
 from bot.settings import Settings, build_encoder
@@ -194,7 +194,7 @@ class KnowledgeService:
         try:
             return store.load(model=model)
         except IndexMissingError as exc:
-            if not build_if_missing:
+            if not build_if_missing or not self.role.builds():  # a process that does not build only waits
                 raise IndexUnavailable(f"No usable {what}: {exc}.") from None
             log.info("no %s yet under %s: building it from the sources", what, self.settings.home)
             self.build_index(progress=progress)
@@ -235,7 +235,8 @@ class KnowledgeService:
                 log.warning("sources in other languages are not listed: %s", exc)
         return sources
 
-    def searchable(self, build_if_missing: bool = True, progress: Progress | None = None) -> tuple[SearchIndex, Composer]:
+    def searchable(self, build_if_missing: bool = True,
+                   progress: Progress | None = None) -> tuple[SearchIndex, Composer]:
         """The current searchable index, loading (or, if missing, building) it on first use."""
         search, composer = self._search, self._composer
         if search is not None and composer is not None:

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import CitebotError
@@ -94,7 +94,7 @@ class Settings(BaseSettings):
 
     @field_validator("shard_ids")
     @classmethod
-    def _shards_in_range(cls, value: list[int] | None, info) -> list[int] | None:
+    def _shards_in_range(cls, value: list[int] | None, info: ValidationInfo) -> list[int] | None:
         count = info.data.get("shard_count")
         if value is not None:
             if count is None:
@@ -150,7 +150,7 @@ class SettingsError(CitebotError):
     exit_code = 2
 
 
-def load_settings(**overrides) -> Settings:
+def load_settings(**overrides: object) -> Settings:
     """Settings from environment and .env, with explicit overrides (used by the CLI and tests)."""
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
@@ -160,7 +160,7 @@ def load_settings(**overrides) -> Settings:
         raise SettingsError(f"a setting cannot be used: {problems}. See README.md, Configuration.") from None
 
 
-def build_encoder(settings: Settings) -> "Encoder":
+def build_encoder(settings: Settings) -> Encoder:
     """The encoder the settings describe (not loaded yet)."""
     from embeddings.encoder import Encoder  # numpy and the model code load when an encoder is wanted
 

@@ -17,7 +17,7 @@ class Postings:
 
     @classmethod
     def from_triples(cls, documents: np.ndarray, terms: np.ndarray, weights: np.ndarray,
-                     term_count: int) -> "Postings":
+                     term_count: int) -> Postings:
         """Group (document, term, weight) triples by term, documents ascending within each term."""
         order = np.lexsort((documents, terms))
         indptr = np.zeros(term_count + 1, dtype=np.int64)
@@ -65,7 +65,7 @@ class BM25Index:
 
     @classmethod
     def from_parts(cls, vocabulary: dict[str, int], postings: Postings, size: int, idf: np.ndarray,
-                   document_frequency: np.ndarray, config: BM25Config) -> "BM25Index":
+                   document_frequency: np.ndarray, config: BM25Config) -> BM25Index:
         """An index from the parts of one built earlier (see embeddings.bm25_store)."""
         index = cls.__new__(cls)
         index.config, index.vocabulary, index.postings, index.size = config, vocabulary, postings, size

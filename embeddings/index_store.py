@@ -17,8 +17,7 @@ import numpy as np
 
 from embeddings.atomic import crash_point, fsync_directory, fsync_file, write_text_atomic
 from embeddings.bm25 import BM25Index
-from embeddings.bm25_store import (BM25_FILE, SENTENCE_BM25_FILE, build_bm25, build_sentence_bm25, load_bm25,
-                                   save_bm25)
+from embeddings.bm25_store import BM25_FILE, SENTENCE_BM25_FILE, build_bm25, build_sentence_bm25, load_bm25, save_bm25
 from embeddings.encoder import Encoder, EncoderInput
 from embeddings.files import exclusive_lock, file_sha256
 from knowledge.corpus_loader import Corpus
@@ -178,7 +177,7 @@ class IndexStore:
             if size != expected["size"] or file_sha256(path) != expected["sha256"]:
                 raise IndexDamagedError(f"{path} is truncated or altered (size or checksum differs from the manifest)")
 
-    def read_generation(self, generation: Path, manifest: Manifest) -> "StoredIndex":
+    def read_generation(self, generation: Path, manifest: Manifest) -> StoredIndex:
         """Load metadata and vectors of a verified generation."""
         try:
             vectors = np.load(generation / "vectors.npy", allow_pickle=False)
@@ -214,7 +213,7 @@ class IndexStore:
         return StoredIndex(manifest, generation, sources, records, vectors, sentence_vectors,
                            np.asarray(offsets, dtype=np.int64), statistics, aliases, bm25, sentence_bm25)
 
-    def load(self, generation: Path | None = None, model: str | None = None) -> "StoredIndex":
+    def load(self, generation: Path | None = None, model: str | None = None) -> StoredIndex:
         """Load a generation (by default the current one), verifying it first and, if given, its model."""
         generation = generation or self.current_generation()
         manifest = self.read_manifest(generation)
@@ -238,7 +237,7 @@ class IndexStore:
         with self.writer_lock():
             return self._build_locked(corpus, encoder, rebuild, progress)
 
-    def _previous(self, model: str) -> "StoredIndex | None":
+    def _previous(self, model: str) -> StoredIndex | None:
         """The current generation if it is readable and made with the same model."""
         try:
             previous = self.load()
@@ -274,7 +273,10 @@ class IndexStore:
 
         encoded = encoder.encode_passages([items[i][2] for i in unique_todo.values()], progress=step)
         fresh = {digest: (e.vector, e.sentence_vectors) for digest, e in zip(unique_todo, encoded)}
-        dimension = next(iter(fresh.values()))[0].shape[0] if fresh else (previous.manifest.dimension if previous else 0)
+        if fresh:
+            dimension = next(iter(fresh.values()))[0].shape[0]
+        else:
+            dimension = previous.manifest.dimension if previous else 0
         if not dimension and items:
             dimension = encoder.dimension
         vectors = np.zeros((len(items), dimension), dtype=np.float32)
@@ -312,25 +314,24 @@ class IndexStore:
         staging = self.root / f".staging-{name}"
         staging.mkdir(parents=True)
         db_path = staging / "metadata.sqlite"
-        with contextlib.closing(sqlite3.connect(db_path)) as db:
-            with db:
-                db.executescript(_SCHEMA)
-                db.executemany(
-                    f"INSERT INTO sources (key, {', '.join(_SOURCE_COLUMNS)}) "
-                    f"VALUES (?, {', '.join('?' for _ in _SOURCE_COLUMNS)})",
-                    [(source_key(s.scope, s.id), *(getattr(s, name) for name in _SOURCE_COLUMNS))
-                     for s in corpus.sources])
-                first = 0
-                rows = []
-                for row, (source, passage, _item, digest) in enumerate(items):
-                    rows.append((row, source_key(source.scope, source.id), passage.position, passage.text,
-                                 json.dumps(passage.sentence_spans), passage.scope, digest, first))
-                    first += len(passage.sentence_spans)
-                db.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?,?)", rows)
-                scope_of = {s.path: s.scope for s in corpus.sources}
-                db.executemany("INSERT INTO statistics VALUES (?,?,?)", [
-                    (r.id, scope_of.get(r.path, "shared"), json.dumps(asdict(r))) for r in corpus.statistics])
-                db.executemany("INSERT INTO aliases VALUES (?,?)", corpus.aliases)
+        with contextlib.closing(sqlite3.connect(db_path)) as db, db:
+            db.executescript(_SCHEMA)
+            db.executemany(
+                f"INSERT INTO sources (key, {', '.join(_SOURCE_COLUMNS)}) "
+                f"VALUES (?, {', '.join('?' for _ in _SOURCE_COLUMNS)})",
+                [(source_key(s.scope, s.id), *(getattr(s, name) for name in _SOURCE_COLUMNS))
+                 for s in corpus.sources])
+            first = 0
+            rows = []
+            for row, (source, passage, _item, digest) in enumerate(items):
+                rows.append((row, source_key(source.scope, source.id), passage.position, passage.text,
+                             json.dumps(passage.sentence_spans), passage.scope, digest, first))
+                first += len(passage.sentence_spans)
+            db.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?,?)", rows)
+            scope_of = {s.path: s.scope for s in corpus.sources}
+            db.executemany("INSERT INTO statistics VALUES (?,?,?)", [
+                (r.id, scope_of.get(r.path, "shared"), json.dumps(asdict(r))) for r in corpus.statistics])
+            db.executemany("INSERT INTO aliases VALUES (?,?)", corpus.aliases)
         crash_point("after-metadata")
         np.save(staging / "vectors.npy", vectors)
         crash_point("after-vectors")

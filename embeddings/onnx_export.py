@@ -12,6 +12,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 # The inputs a BERT-style encoder may take, in the order ONNX Runtime will be fed them.
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -19,7 +20,7 @@ OUTPUT = "last_hidden_state"
 OPSET = 17
 
 
-def _accepted_inputs(model) -> list[str]:
+def _accepted_inputs(model: Any) -> list[str]:
     """The inputs of MODEL_INPUTS that this model's forward takes (DistilBERT has no token_type_ids)."""
     parameters = inspect.signature(model.forward).parameters
     return [name for name in MODEL_INPUTS if name in parameters]
@@ -41,7 +42,7 @@ def export_fp32(model_dir: Path, out_file: Path) -> None:
             super().__init__()
             self.model = model
 
-        def forward(self, *inputs):
+        def forward(self, *inputs: Any) -> Any:
             return self.model(**dict(zip(names, inputs))).last_hidden_state
 
     # A padded example, so that the traced graph is the one that applies the attention mask. Small ids

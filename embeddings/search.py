@@ -141,8 +141,7 @@ class SearchIndex:
 
     def search(self, question: str, scope: str | None = None, k: int = 8, statistics: bool = True,
                language: str | None = None) -> SearchResult:
-        """The k best passages for the question, visible in scope; statistics rows only if `statistics`;
-        only sources in `language` if one is given.
+        """The k best passages for the question, visible in scope, in `language` if given, statistics if asked.
 
         A statistics row repeats the names of what it counts, so for a question that asks no figure or date
         it outranks the prose that answers; the caller decides whether the question asks for one.

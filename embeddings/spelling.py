@@ -1,8 +1,7 @@
-"""Spelling correction against the corpus's own words: a question's unknown word becomes the known word one edit away."""
+"""Spelling correction against the corpus's own words: an unknown word becomes the known word one edit away."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-
 
 MIN_LENGTH = 6  # shorter words have too many neighbours one edit away to guess which was meant
 NAME_MIN_LENGTH = 8  # a name the corpus lacks is more often another name than a misspelling of a known one

@@ -9,14 +9,17 @@ import Stemmer
 from knowledge.languages import fold_accents
 
 STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before being below
-    between both but by can could did do does doing down during each few for from further had has have
-    having he her here hers herself him himself his how i if in into is it its itself just me more most my
-    myself no nor not now of off on once only or other our ours ourselves out over own same she should so
-    some such than that the their theirs them themselves then there these they this those through to too
-    under until up very was we were what when where which while who whom why will with would you your
-    yours yourself yourselves s t don shouldn wasn weren won didn doesn isn aren hasn haven also get got
-    many much did tell say said""".split()
+    ["a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "as", "at", "be",
+     "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do",
+     "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he",
+     "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its",
+     "itself", "just", "me", "more", "most", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once",
+     "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she", "should", "so", "some",
+     "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this",
+     "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where",
+     "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself",
+     "yourselves", "s", "t", "don", "shouldn", "wasn", "weren", "won", "didn", "doesn", "isn", "aren", "hasn",
+     "haven", "also", "get", "got", "many", "much", "did", "tell", "say", "said"]
 )
 _WORD = re.compile(r"\d+(?:[,.]\d+)*%?|[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
 _US = re.compile(r"\bU\.S\.(?:A\.)?", re.I)
@@ -58,9 +61,10 @@ def tokenize(text: str) -> list[str]:
 
 # Words a question carries that say nothing about what it is after ("actually", "please").
 FILLER = frozenset(
-    """actually really exactly just ever still even currently basically please know want like anyone someone
-    thing things kind sort happen happened happens go going went mean means anything something does make
-    made use used way ways one date exact precise specific""".split()
+    ["actually", "really", "exactly", "just", "ever", "still", "even", "currently", "basically", "please", "know",
+     "want", "like", "anyone", "someone", "thing", "things", "kind", "sort", "happen", "happened", "happens", "go",
+     "going", "went", "mean", "means", "anything", "something", "does", "make", "made", "use", "used", "way", "ways",
+     "one", "date", "exact", "precise", "specific"]
 )
 
 

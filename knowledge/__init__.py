@@ -1,0 +1,1 @@
+"""Sources and what they hold: readers, passages, sentences, languages, dates, the starter corpus."""

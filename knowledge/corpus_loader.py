@@ -64,8 +64,9 @@ def load_corpus(folders: list[CorpusFolder]) -> Corpus:
             clashes = [s for s in result.sources if (s.scope, s.id) in seen]
             if clashes:
                 first = clashes[0]
-                problems.append(SourceReadError(
-                    str(path), f"id {first.id!r} is already used by {seen[(first.scope, first.id)]}; ids must be unique"))
+                owner = seen[(first.scope, first.id)]
+                problems.append(SourceReadError(str(path), f"id {first.id!r} is already used by {owner}; "
+                                                           "ids must be unique"))
                 continue
             for source in result.sources:
                 seen[(source.scope, source.id)] = str(path)

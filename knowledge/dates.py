@@ -8,8 +8,10 @@ from knowledge.languages import DEFAULT_LANGUAGE, SPANISH
 
 UNDATED = "undated"
 _PATTERNS = (("%Y-%m-%d", r"\d{4}-\d{2}-\d{2}"), ("%Y-%m", r"\d{4}-\d{2}"), ("%Y", r"\d{4}"))
-_MONTHS = ("January February March April May June July August September October November December").split()
-_MONTHS_ES = "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre".split()
+_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"]
+_MONTHS_ES = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
+              "noviembre", "diciembre"]
 _UNDATED_IN = {SPANISH: "sin fecha"}
 
 

@@ -14,23 +14,28 @@ LANGUAGE_NAMES = {ENGLISH: "English", SPANISH: "español"}
 # in every language, so the topic words cannot say which language a question is written in; these can.
 # Accents are stripped before lookup, because members often type Spanish without them.
 FUNCTION_WORDS = {
-    ENGLISH: frozenset("""
-        the a an is are was were be been being am do does did done have has had of to in on at for from with by
-        about as into over after before and or but if then than that this these those there their they them
-        it its he she his her we our you your i me my mine what when where who whom whose which why how
-        can could would should will shall may might must not no yes any some many much more most all
-        get got so just also only still did does doesnt dont didnt isnt wasnt arent cant wont im ive
-        anyone someone anything something happen happened mean means ever never again here
-    """.split()),
-    SPANISH: frozenset("""
-        el la los las un una unos unas lo al del de en y o u pero si sino que quien quienes cual cuales
-        cuando cuanto cuantos cuanta cuantas como donde porque por para con sin sobre entre hasta desde
-        es son era eran fue fueron ser estar esta estan estaba estuvo hay habia ha han he hemos tiene tienen
-        tenia se su sus mi mis me te tu tus nos le les ya no mas muy tambien todo todos toda todas algo alguien
-        nada nadie otro otra otros otras este esta estos estas ese esa esos esas eso esto aqui ahi alla asi
-        puede pueden pueden puedo hace hacen hizo dice dicen dijo pasa paso pasaria sigue siguen sabe saben
-        q pq xq oigan alguno alguna
-    """.split()),
+    ENGLISH: frozenset(["the", "a", "an", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does",
+                        "did", "done", "have", "has", "had", "of", "to", "in", "on", "at", "for", "from", "with",
+                        "by", "about", "as", "into", "over", "after", "before", "and", "or", "but", "if", "then",
+                        "than", "that", "this", "these", "those", "there", "their", "they", "them", "it", "its", "he",
+                        "she", "his", "her", "we", "our", "you", "your", "i", "me", "my", "mine", "what", "when",
+                        "where", "who", "whom", "whose", "which", "why", "how", "can", "could", "would", "should",
+                        "will", "shall", "may", "might", "must", "not", "no", "yes", "any", "some", "many", "much",
+                        "more", "most", "all", "get", "got", "so", "just", "also", "only", "still", "did", "does",
+                        "doesnt", "dont", "didnt", "isnt", "wasnt", "arent", "cant", "wont", "im", "ive", "anyone",
+                        "someone", "anything", "something", "happen", "happened", "mean", "means", "ever", "never",
+                        "again", "here"]),
+    SPANISH: frozenset(["el", "la", "los", "las", "un", "una", "unos", "unas", "lo", "al", "del", "de", "en", "y",
+                        "o", "u", "pero", "si", "sino", "que", "quien", "quienes", "cual", "cuales", "cuando",
+                        "cuanto", "cuantos", "cuanta", "cuantas", "como", "donde", "porque", "por", "para", "con",
+                        "sin", "sobre", "entre", "hasta", "desde", "es", "son", "era", "eran", "fue", "fueron", "ser",
+                        "estar", "esta", "estan", "estaba", "estuvo", "hay", "habia", "ha", "han", "he", "hemos",
+                        "tiene", "tienen", "tenia", "se", "su", "sus", "mi", "mis", "me", "te", "tu", "tus", "nos",
+                        "le", "les", "ya", "no", "mas", "muy", "tambien", "todo", "todos", "toda", "todas", "algo",
+                        "alguien", "nada", "nadie", "otro", "otra", "otros", "otras", "este", "esta", "estos",
+                        "estas", "ese", "esa", "esos", "esas", "eso", "esto", "aqui", "ahi", "alla", "asi", "puede",
+                        "pueden", "pueden", "puedo", "hace", "hacen", "hizo", "dice", "dicen", "dijo", "pasa", "paso",
+                        "pasaria", "sigue", "siguen", "sabe", "saben", "q", "pq", "xq", "oigan", "alguno", "alguna"]),
 }
 _WORD = re.compile(r"[a-z]+")
 _SPANISH_LETTERS = re.compile(r"[ñáéíóúü¿¡]", re.I)

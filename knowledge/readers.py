@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from knowledge.dates import UNDATED, is_valid_date
@@ -197,11 +197,16 @@ def read_statistics_csv(path: Path, data: bytes, defaults: SourceDefaults) -> Re
     return ReadResult(sources=sources, statistics=tuple(rows))
 
 
+def _check_size(path: Path, size: int) -> None:
+    """Refuse a file over MAX_FILE_BYTES, saying both sizes."""
+    if size > MAX_FILE_BYTES:
+        raise SourceReadError(str(path), f"is {size // 1_000_000} MB; the limit is {MAX_FILE_BYTES // 1_000_000} MB")
+
+
 def read_source_bytes(path: Path, data: bytes, defaults: SourceDefaults = SourceDefaults()) -> ReadResult:
     """Read one source given its name and bytes; raises SourceReadError with the reason."""
     suffix = path.suffix.lower()
-    if len(data) > MAX_FILE_BYTES:
-        raise SourceReadError(str(path), f"is {len(data) // 1_000_000} MB; the limit is {MAX_FILE_BYTES // 1_000_000} MB")
+    _check_size(path, len(data))
     if not data.strip():
         raise SourceReadError(str(path), "is empty")
     if suffix in TEXT_SUFFIXES:
@@ -219,9 +224,7 @@ def read_source_bytes(path: Path, data: bytes, defaults: SourceDefaults = Source
 def read_source_file(path: Path, defaults: SourceDefaults = SourceDefaults()) -> ReadResult:
     """Read one source file from disk."""
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise SourceReadError(str(path), f"is {size // 1_000_000} MB; the limit is {MAX_FILE_BYTES // 1_000_000} MB")
+        _check_size(path, path.stat().st_size)
         data = path.read_bytes()
     except OSError as exc:
         raise SourceReadError(str(path), f"cannot be opened ({exc.strerror or exc})") from None

@@ -5,11 +5,12 @@ import re
 
 # Words that end with a period without ending the sentence ("Gov. Patrick", "Aug. 5").
 ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof gov sen rep reps sens lt col gen sgt capt st jr sr inc co corp ltd dept
-    no nos vs v etc al approx est fig jan feb mar apr jun jul aug sep sept oct nov dec
-    mon tue wed thu fri sat sun u.s u.s.a u.k d.c a.m p.m e.g i.e ph.d b.a m.a n.y l.a
-    cf ca op pp vol ed eds rev hon pres sec supt atty mass calif ill conn ore wash va tex fla
-    ariz colo mich minn md del nev okla""".split()
+    ["mr", "mrs", "ms", "dr", "prof", "gov", "sen", "rep", "reps", "sens", "lt", "col", "gen", "sgt", "capt", "st",
+     "jr", "sr", "inc", "co", "corp", "ltd", "dept", "no", "nos", "vs", "v", "etc", "al", "approx", "est", "fig",
+     "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mon", "tue", "wed", "thu",
+     "fri", "sat", "sun", "u.s", "u.s.a", "u.k", "d.c", "a.m", "p.m", "e.g", "i.e", "ph.d", "b.a", "m.a", "n.y",
+     "l.a", "cf", "ca", "op", "pp", "vol", "ed", "eds", "rev", "hon", "pres", "sec", "supt", "atty", "mass", "calif",
+     "ill", "conn", "ore", "wash", "va", "tex", "fla", "ariz", "colo", "mich", "minn", "md", "del", "nev", "okla"]
 )
 
 # A candidate boundary: end punctuation, optional closing quotes/brackets, whitespace.
@@ -26,7 +27,7 @@ def _is_abbreviation(text_before: str) -> bool:
     if word in ABBREVIATIONS:
         return True
     # Single initials ("H. Michael Steinberg") and dotted acronyms ("U.S.").
-    return len(word) == 1 and word.isalpha() or bool(re.fullmatch(r"(?:[a-z]\.)+[a-z]", word))
+    return (len(word) == 1 and word.isalpha()) or bool(re.fullmatch(r"(?:[a-z]\.)+[a-z]", word))
 
 
 def split_paragraph(paragraph: str) -> list[tuple[int, int]]:

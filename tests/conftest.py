@@ -10,9 +10,9 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from bot.service import KnowledgeService  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from embeddings.encoder import Encoder  # noqa: E402
+from bot.service import KnowledgeService
+from bot.settings import Settings
+from embeddings.encoder import Encoder
 
 DATA = Path(__file__).parent / "data"
 MINI_CORPUS = DATA / "mini"

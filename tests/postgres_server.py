@@ -91,7 +91,7 @@ def _run(server_or_user: PostgresServer | str | None, command: list[str], check:
 
 
 def start_postgres() -> PostgresServer:
-    """initdb and start a server on a free loopback port; RuntimeError says why when that is impossible."""
+    """Initdb and start a server on a free loopback port; RuntimeError says why when that is impossible."""
     bin_dir = postgres_binaries()
     if bin_dir is None:
         raise RuntimeError("no PostgreSQL found: no initdb on PATH or in /usr/lib/postgresql, and the "

@@ -1,0 +1,1 @@
+"""From retrieved passages to a cited answer: features, the learned scorer, examples, pins."""

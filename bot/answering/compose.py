@@ -73,7 +73,7 @@ def citation(n: int, source: Source, quote: str) -> Citation:
 
 
 def cited_answer(question: str, quoted: Sequence[tuple[str, Source, str, int]],
-                 passages: tuple[RankedPassage, ...] = (), **extra) -> Answer:
+                 passages: tuple[RankedPassage, ...] = (), **extra: object) -> Answer:
     """Sentences given as (source key, source, text, position), numbered by first use of their source."""
     numbers: dict[str, int] = {}
     quotes: dict[str, list[str]] = {}

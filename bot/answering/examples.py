@@ -29,8 +29,8 @@ BUNDLED_EXAMPLES = (BUNDLED_QUESTIONS / "train.jsonl", BUNDLED_QUESTIONS / "vali
 # The multilingual index's memory holds the Spanish questions too: its model puts a question and its
 # translation close together, so every example counts for questions in either language.
 BUNDLED_SPANISH_QUESTIONS = BUNDLED_QUESTIONS / "es"
-BUNDLED_MULTILINGUAL_EXAMPLES = BUNDLED_EXAMPLES + (BUNDLED_SPANISH_QUESTIONS / "train.jsonl",
-                                                    BUNDLED_SPANISH_QUESTIONS / "validation.jsonl")
+BUNDLED_MULTILINGUAL_EXAMPLES = (*BUNDLED_EXAMPLES, BUNDLED_SPANISH_QUESTIONS / "train.jsonl",
+                                 BUNDLED_SPANISH_QUESTIONS / "validation.jsonl")
 
 
 def _encoded(texts: list[str], search: SearchIndex, cache: Path | None) -> np.ndarray:
@@ -112,7 +112,7 @@ class ExampleMemory:
 
     @classmethod
     def build(cls, questions: Sequence[Question], search: SearchIndex,
-              cache: Path | None = None) -> "ExampleMemory":
+              cache: Path | None = None) -> ExampleMemory:
         """Encode the examples' questions with the index's encoder (kept under `cache`, when given)."""
         texts = [q.question for q in questions]
         if not texts:

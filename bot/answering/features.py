@@ -64,11 +64,11 @@ _FROM_BEST = ("missing_names", "missing_rare_context", "unknown_terms", "unknown
               # Only the hinged parts of closeness to a declined example: far from every example says nothing.
               "example_declined_close", "example_declined_same")
 _OVER_ALL = ("coverage", "centered_cosine")  # the largest over every candidate: none close means off the topic
-QUESTION_FEATURES = (("best_probability", "second_probability", "top_three_mean")
-                     + tuple(f"best_{name}" for name in _FROM_BEST) + tuple(f"max_{name}" for name in _OVER_ALL))
+QUESTION_FEATURES = ("best_probability", "second_probability", "top_three_mean",
+                     *(f"best_{name}" for name in _FROM_BEST), *(f"max_{name}" for name in _OVER_ALL))
 
 
-def question_features(candidates: list["Candidate"], probabilities: np.ndarray) -> np.ndarray:
+def question_features(candidates: list[Candidate], probabilities: np.ndarray) -> np.ndarray:
     """The question-level features, from the candidates ranked by the sentence model."""
     order = np.argsort(-probabilities, kind="stable")
     top = probabilities[order[:3]]
@@ -193,7 +193,7 @@ def view_question(index: SearchIndex, question: str) -> QuestionView:
     unknown = tuple(t for t in terms if t not in bm25.vocabulary)
     # A word the corpus never uses is as often a synonym as a missing topic: it counts, at a typical weight.
     typical = float(np.median(list(known.values()))) if known else 1.0
-    weights = {**known, **{t: typical for t in unknown}}
+    weights = {**known, **dict.fromkeys(unknown, typical)}
     rare = {t: w for t, w in known.items() if (bm25.share_of_documents(t) or 0.0) <= RARE_SHARE}
     names = frozenset(index.spelling.correct(t, NAME_MIN_LENGTH) for t in names_and_numbers(question))
     return QuestionView(classify(question), weights, unknown, rare, names, frozenset(_YEAR.findall(question)),

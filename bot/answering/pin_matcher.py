@@ -47,7 +47,7 @@ class PinMatcher:
     provenance: dict = field(default_factory=dict, compare=False)
 
     @classmethod
-    def untrained(cls) -> "PinMatcher":
+    def untrained(cls) -> PinMatcher:
         """A matcher that never matches (for fitting one, and for corpora without question pairs)."""
         return cls(LogisticModel.flat(PAIR_FEATURES), 2.0, {"untrained": True})
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,7 +55,7 @@ class PairData:
     labels: np.ndarray
 
 
-def pair_data_for(search: "SearchIndex", pairs: list[QuestionPair]) -> PairData:
+def pair_data_for(search: SearchIndex, pairs: list[QuestionPair]) -> PairData:
     """Features of pairs computed as answering computes them over this index (its encoder, aliases and idf)."""
     from knowledge.aliases import expand_aliases
 
@@ -62,7 +63,8 @@ def pair_data_for(search: "SearchIndex", pairs: list[QuestionPair]) -> PairData:
                      search.bm25.idf_of)
 
 
-def pair_data(pairs: list[QuestionPair], encode, expand, idf: Idf) -> PairData:
+def pair_data(pairs: list[QuestionPair], encode: Callable[[list[str]], np.ndarray], expand: Callable[[str], str],
+              idf: Idf) -> PairData:
     """PAIR_FEATURES of every pair (`b` asked against `a` pinned), with aliases expanded as in answering."""
     asked = [expand(p.b) for p in pairs]
     pinned = [expand(p.a) for p in pairs]
@@ -100,7 +102,7 @@ def fit_pin_matcher(train: PairData, validation: PairData, target: float = TARGE
                                                       target)
         fitted.append(((precision >= target, recall, precision), penalty, model, threshold, precision, recall))
     _, penalty, model, threshold, precision, recall = max(fitted, key=lambda f: (f[0], f[1]))
-    provenance = {"penalty": penalty, "target_precision": target, "train_pairs": int(len(train.labels)),
-                  "validation_pairs": int(len(validation.labels)),
+    provenance = {"penalty": penalty, "target_precision": target, "train_pairs": len(train.labels),
+                  "validation_pairs": len(validation.labels),
                   "validation_precision": round(precision, 4), "validation_recall": round(recall, 4)}
     return PinMatcher(model, threshold, provenance)

@@ -24,10 +24,12 @@ _NUMBER_QUESTION = re.compile(
     r"|what was the (total|number|share|amount))\b"
     # Spanish: cuántos/cuántas, qué porcentaje/parte/cantidad (accents optional: members often skip them)
     r"|\bcu[aá]nt[oa]s?\b|\b(qu[eé]|q) (porcentaje|proporci[oó]n|parte|cantidad|n[uú]mero|cifra)\b", re.I)
-_DATE_QUESTION = re.compile(r"^\s*(when|since when)\b|\b(what|which) (year|date|month|day)\b|\bwhen (did|was|were|is|does|do)\b"
+_DATE_QUESTION = re.compile(r"^\s*(when|since when)\b|\b(what|which) (year|date|month|day)\b"
+                            r"|\bwhen (did|was|were|is|does|do)\b"
                             r"|^\W*(desde )?cu[aá]ndo\b|\bcu[aá]ndo\b|\b(qu[eé]|q|cu[aá]l) (a[nñ]o|fecha|mes|d[ií]a)\b",
                             re.I)
-_REASON_QUESTION = re.compile(r"^\s*why\b|\b(what|which) (were|was|are|is) the reasons?\b|\breasons? (for|why)\b|\bwhy did\b"
+_REASON_QUESTION = re.compile(r"^\s*why\b|\b(what|which) (were|was|are|is) the reasons?\b"
+                              r"|\breasons? (for|why)\b|\bwhy did\b"
                               r"|\bpor ?qu[eé]\b|\b(pq|xq)\b|\braz[oó]n(es)?\b|\bmotivos?\b", re.I)
 
 # Yes/no questions about duty or permission: the answer is a sentence about what is required or allowed.
@@ -41,16 +43,19 @@ _OBLIGATION_QUESTION_ES = re.compile(
     r"|se pod[ií]an? (negar|rechazar|salir)|pueden? (negarse|rechazar|salirse))\b", re.I)
 _YES_NO_START = re.compile(r"^\s*(do|does|did|is|are|was|were|can|could|may|must|should|will|would|has|have)\b", re.I)
 _HAS_OBLIGATION = re.compile(
-    r"\b(obligat\w*|must|required?|requir(?:es|ing|ement)|mandatory|compulsory|voluntary|optional|opt(?:ed|ing)?[- ]?out"
-    r"|cannot|can't|could not|may not|not allowed|allowed|permitted|forced|compel\w*|binding|requests?|orders?|law(?:ful)?"
+    r"\b(obligat\w*|must|required?|requir(?:es|ing|ement)|mandatory|compulsory|voluntary|optional"
+    r"|opt(?:ed|ing)?[- ]?out|cannot|can't|could not|may not|not allowed|allowed|permitted|forced|compel\w*"
+    r"|binding|requests?|orders?|law(?:ful)?"
     r"|unlawful|illegal|legal(?:ly)?|declin\w*|refus\w*|choice|no way)\b", re.I)
 
-_MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?"
+          r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
 # Spanish months: Spanish summaries write dates as "20 de noviembre de 2014".
 _MONTH_ES = r"(?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre)"
 _YEAR = r"\b(?:19|20)\d{2}\b"
 _WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)days?"
-_HAS_DATE = re.compile(rf"{_YEAR}|\b{_MONTH_ES}\b|\b{_MONTH}\.? \d{{1,2}}\b|\b(?:fy|fiscal year) ?\d{{2,4}}\b|\b{_WEEKDAY}\b"
+_HAS_DATE = re.compile(rf"{_YEAR}|\b{_MONTH_ES}\b|\b{_MONTH}\.? \d{{1,2}}\b|\b(?:fy|fiscal year) ?\d{{2,4}}\b"
+                       rf"|\b{_WEEKDAY}\b"
                        r"|\b\d{1,2}(?::\d{2})? ?[ap]\.?m\b", re.I)
 _SPELLED = (r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty"
             r"|hundred|thousand|million|billion|half|quarter|third|fifth|dozens?|majority|minority|most|none)\b")

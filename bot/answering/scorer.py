@@ -39,13 +39,13 @@ class LogisticModel:
         return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
     @classmethod
-    def flat(cls, features: tuple[str, ...]) -> "LogisticModel":
+    def flat(cls, features: tuple[str, ...]) -> LogisticModel:
         """A model that says 0.5 to everything."""
         n = len(features)
         return cls(features, (0.0,) * n, (1.0,) * n, (0.0,) * n, 0.0)
 
     @classmethod
-    def from_json(cls, data: dict, expected: tuple[str, ...]) -> "LogisticModel":
+    def from_json(cls, data: dict, expected: tuple[str, ...]) -> LogisticModel:
         """Read one model and check it was fitted on the expected features."""
         model = cls(tuple(data["features"]), tuple(map(float, data["mean"])), tuple(map(float, data["scale"])),
                     tuple(map(float, data["weights"])), float(data["bias"]))
@@ -78,7 +78,7 @@ class AnswerScorer:
     fusion: tuple[float, float] = (1.0, 1.0)
 
     @classmethod
-    def untrained(cls) -> "AnswerScorer":
+    def untrained(cls) -> AnswerScorer:
         """A scorer before calibration: every probability is 0.5 and nothing reaches its threshold."""
         return cls(LogisticModel.flat(FEATURES), LogisticModel.flat(QUESTION_FEATURES), 1.0, 1.0,
                    {"untrained": True})

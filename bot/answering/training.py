@@ -226,11 +226,11 @@ def calibrate(train: list[Examples], validation: list[Examples], max_sentences: 
                                 {"sentence_penalty": penalty, "question_penalty": question_penalty})
     assert best is not None
     _, scorer, outcome, penalties = best
-    x, y = _sentence_rows(train)
+    _x, y = _sentence_rows(train)
     provenance = {
         "fitted": time.strftime("%Y-%m-%d"), "by": "citebot calibrate", "sources": sources or {},
         "train_questions": len({ex.question.id for ex in train}), "validation_questions": len(validation),
-        "train_sentences": int(len(y)), "train_answer_sentences": int(y.sum()), **penalties,
+        "train_sentences": len(y), "train_answer_sentences": int(y.sum()), **penalties,
         "validation": {"answer_accuracy": outcome.answer_accuracy,
                        "abstention_accuracy": outcome.abstention_accuracy,
                        "sentence_precision": outcome.sentence_precision},

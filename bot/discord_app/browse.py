@@ -1,12 +1,13 @@
 """/sources (paged with buttons) and /stats: what citebot knows, with dates and links."""
 # No `from __future__ import annotations`: discord.py reads these annotations at runtime.
-from typing import Optional
+
+import re
 
 import discord
 from discord import app_commands
 
-from bot.discord_app.context import citebot, scope_of
 from bot.discord_app.acknowledge import defer_thinking
+from bot.discord_app.context import citebot, scope_of
 from bot.discord_app.errors import report
 from bot.discord_app.rendering import SOURCES_PER_PAGE, page_of, sources_embed, statistics_embed
 from bot.discord_app.text import discord_len
@@ -17,7 +18,7 @@ QUERY_MAX = 60  # the query rides in the page buttons' custom_id (100 characters
 PAGE_TEMPLATE = r"citebot:src:(?P<page>[0-9]{1,4}):(?P<query>.*)"
 
 
-def matching_sources(service: KnowledgeService, scope: Optional[str], query: str) -> list[Source]:
+def matching_sources(service: KnowledgeService, scope: str | None, query: str) -> list[Source]:
     """Sources visible in scope whose title, publisher or id contains every word of query (worker thread)."""
     words = query.lower().split()
     return [s for s in service.sources(scope)
@@ -35,7 +36,7 @@ class SourcesPageButton(discord.ui.DynamicItem[discord.ui.Button], template=PAGE
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item,  # type: ignore[override]
-                             match) -> "SourcesPageButton":
+                             match: re.Match[str]) -> "SourcesPageButton":
         """The button a click refers to, rebuilt from its custom_id."""
         return cls(int(match["page"]), match["query"], getattr(item, "label", None) or "Page")
 
@@ -49,7 +50,7 @@ class SourcesPageButton(discord.ui.DynamicItem[discord.ui.Button], template=PAGE
             await report(interaction, exc, "a /sources page button")
 
 
-def page_buttons(page: int, count: int, query: str) -> Optional[discord.ui.View]:
+def page_buttons(page: int, count: int, query: str) -> discord.ui.View | None:
     """Previous/next buttons that exist only where there is somewhere to go."""
     if count <= 1 or discord_len(f"citebot:src:{count}:{query}") > 100:
         return None
@@ -63,7 +64,7 @@ def page_buttons(page: int, count: int, query: str) -> Optional[discord.ui.View]
 
 
 async def sources_page(interaction: discord.Interaction, number: int, query: str
-                       ) -> tuple[discord.Embed, Optional[discord.ui.View]]:
+                       ) -> tuple[discord.Embed, discord.ui.View | None]:
     """The embed and buttons of one page of /sources."""
     client = citebot(interaction)
     scope = scope_of(interaction)
@@ -72,7 +73,7 @@ async def sources_page(interaction: discord.Interaction, number: int, query: str
     return sources_embed(shown, page, scope=scope, query=query), page_buttons(page.number, page.count, query)
 
 
-async def defer_for(interaction: discord.Interaction, private: Optional[bool]) -> bool:
+async def defer_for(interaction: discord.Interaction, private: bool | None) -> bool:
     """Defer now, privately when asked or when the server prefers it; returns the choice."""
     config = await citebot(interaction).guild_configs.get(scope_of(interaction))
     ephemeral = config.private_by_default if private is None else private
@@ -87,8 +88,8 @@ def browse_commands() -> list:
     @app_commands.describe(query="Only sources whose title or publisher has these words",
                            private="Only you see the list (default: this server's choice)")
     async def sources(interaction: discord.Interaction,
-                      query: Optional[app_commands.Range[str, 1, QUERY_MAX]] = None,
-                      private: Optional[bool] = None) -> None:
+                      query: app_commands.Range[str, 1, QUERY_MAX] | None = None,
+                      private: bool | None = None) -> None:
         """/sources: the first page; the buttons page on."""
         ephemeral = await defer_for(interaction, private)
         embed, view = await sources_page(interaction, 0, " ".join((query or "").split()))
@@ -97,8 +98,8 @@ def browse_commands() -> list:
     @app_commands.command(name="stats", description="Show statistics with their sources and as-of dates")
     @app_commands.describe(query="Only figures whose text has every one of these words",
                            private="Only you see the figures (default: this server's choice)")
-    async def stats(interaction: discord.Interaction, query: Optional[app_commands.Range[str, 1, 100]] = None,
-                    private: Optional[bool] = None) -> None:
+    async def stats(interaction: discord.Interaction, query: app_commands.Range[str, 1, 100] | None = None,
+                    private: bool | None = None) -> None:
         """/stats: matching figures with their sources."""
         ephemeral = await defer_for(interaction, private)
         client = citebot(interaction)

@@ -15,10 +15,10 @@ from discord import app_commands
 from bot.discord_app.browse import SourcesPageButton, browse_commands
 from bot.discord_app.cooldown import Cooldowns
 from bot.discord_app.errors import report
-from bot.discord_app.locale import CitebotTranslator
 from bot.discord_app.feedback import VoteButton
 from bot.discord_app.fetch import AddressPolicy, UrlFetcher
 from bot.discord_app.guild_config import GuildConfigs
+from bot.discord_app.locale import CitebotTranslator
 from bot.discord_app.members import member_commands
 from bot.discord_app.organizers import KnowledgeBaseGroup
 from bot.discord_app.pins import fix_message_command
@@ -147,7 +147,7 @@ class CitebotClient(discord.AutoShardedClient):
         try:
             await asyncio.wait_for(self._idle.wait(), timeout)
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
 
     async def close(self) -> None:

@@ -14,7 +14,7 @@ def scope_of(interaction: discord.Interaction) -> str | None:
     return str(interaction.guild_id) if interaction.guild_id else None
 
 
-def citebot(interaction: discord.Interaction) -> "CitebotClient":
+def citebot(interaction: discord.Interaction) -> CitebotClient:
     """The CitebotClient that received the interaction."""
     return cast("CitebotClient", interaction.client)
 

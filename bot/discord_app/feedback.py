@@ -1,4 +1,6 @@
 """'Helpful' / 'Not helpful' buttons whose state lives in the custom_id, so they work after a restart."""
+import re
+
 import discord
 
 from bot.discord_app.context import citebot
@@ -24,7 +26,7 @@ class VoteButton(discord.ui.DynamicItem[discord.ui.Button], template=VOTE_TEMPLA
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item,  # type: ignore[override]
-                             match) -> "VoteButton":
+                             match: re.Match[str]) -> "VoteButton":
         """The button a click refers to, rebuilt from its custom_id (also after a restart)."""
         return cls(int(match["question"]), match["helpful"] == "1")
 

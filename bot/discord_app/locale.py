@@ -1,6 +1,5 @@
 """Which language a member reads, and slash commands named and described in Spanish for Spanish clients."""
 # No `from __future__ import annotations`: discord.py inspects the Translator's signatures.
-from typing import Optional
 
 import discord
 from discord import app_commands
@@ -37,8 +36,10 @@ SPANISH_COMMAND_TEXT = {
     # /kb keeps its English names (organizers share them across servers); its descriptions are translated.
     "Organizers: manage the sources citebot answers from here":
         "Organizadores: administran las fuentes de las que citebot responde aquí",
-    "Add a web page or document (http/https, up to 5 MB)": "Agrega una página web o un documento (http/https, hasta 5 MB)",
-    "Add a file: .md, .txt, .html, .pdf or .csv (up to 10 MB)": "Agrega un archivo: .md, .txt, .html, .pdf o .csv (hasta 10 MB)",
+    "Add a web page or document (http/https, up to 5 MB)":
+        "Agrega una página web o un documento (http/https, hasta 5 MB)",
+    "Add a file: .md, .txt, .html, .pdf or .csv (up to 10 MB)":
+        "Agrega un archivo: .md, .txt, .html, .pdf o .csv (hasta 10 MB)",
     "Remove a source this server added": "Quita una fuente que agregó este servidor",
     "List this server's sources and who added each": "Lista las fuentes de este servidor y quién agregó cada una",
     "Re-read every source and bring the index up to date": "Vuelve a leer todas las fuentes y pone el índice al día",
@@ -64,7 +65,7 @@ class CitebotTranslator(app_commands.Translator):
     """Spanish names and descriptions for the member commands (es-ES and es-419); English elsewhere."""
 
     async def translate(self, string: app_commands.locale_str, locale: discord.Locale,
-                        context: app_commands.TranslationContextTypes) -> Optional[str]:
+                        context: app_commands.TranslationContextTypes) -> str | None:
         """The Spanish text for a Spanish client locale, or None (Discord then shows the English)."""
         if locale not in SPANISH_LOCALES:
             return None

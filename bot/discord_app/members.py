@@ -1,14 +1,13 @@
 """What every member can do: /ask, and the "Ask citebot" message menu."""
 # No `from __future__ import annotations`: discord.py reads these annotations at runtime.
-from typing import Optional
 
 import discord
 from discord import app_commands
 from discord.utils import MISSING
 
+from bot.discord_app.acknowledge import defer_thinking
 from bot.discord_app.context import citebot, scope_of
 from bot.discord_app.cooldown import cooldown_message
-from bot.discord_app.acknowledge import defer_thinking
 from bot.discord_app.errors import send_private
 from bot.discord_app.feedback import feedback_view
 from bot.discord_app.locale import member_language
@@ -20,7 +19,7 @@ from bot.service import clean_question
 QUESTION_MAX = 500  # Discord enforces this in its client; the service checks its own limit again
 
 
-async def answer_question(interaction: discord.Interaction, question: str, *, private: Optional[bool],
+async def answer_question(interaction: discord.Interaction, question: str, *, private: bool | None,
                           surface: str) -> None:
     """Check, defer at once, answer in a worker thread, follow up with the cited embed."""
     client = citebot(interaction)
@@ -51,7 +50,7 @@ async def answer_question(interaction: discord.Interaction, question: str, *, pr
 
 
 def words_within(text: str, limit: int) -> str:
-    """text cut at a word boundary to at most limit characters (a message can be longer than a question)."""
+    """Text cut at a word boundary to at most limit characters (a message can be longer than a question)."""
     text = " ".join(text.split())
     if len(text) <= limit:
         return text
@@ -66,7 +65,7 @@ def member_commands() -> list:
     @app_commands.describe(question="Your question (up to 500 characters)",
                            private="Only you see the answer (default: this server's choice)")
     async def ask(interaction: discord.Interaction, question: app_commands.Range[str, 1, QUESTION_MAX],
-                  private: Optional[bool] = None) -> None:
+                  private: bool | None = None) -> None:
         """/ask: a cited answer, public or private."""
         await answer_question(interaction, question, private=private, surface="discord")
 

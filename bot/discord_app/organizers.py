@@ -3,13 +3,13 @@
 import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal
 
 import discord
 from discord import app_commands
 
-from bot.discord_app.context import citebot, scope_of, who
 from bot.discord_app.acknowledge import defer_thinking
+from bot.discord_app.context import citebot, scope_of, who
 from bot.discord_app.errors import NotOrganizer
 from bot.discord_app.guild_config import PRIVATE
 from bot.discord_app.locale import member_language
@@ -138,7 +138,7 @@ class KnowledgeBaseGroup(app_commands.Group):
     @remove.autocomplete("source")
     async def remove_choices(self, interaction: discord.Interaction, current: str
                              ) -> list[app_commands.Choice[str]]:
-        """This server's sources matching what the organizer typed (at most 25)."""
+        """The server's sources matching what the organizer typed (at most 25)."""
         # Autocomplete skips the group's check: apply it here, and never fail (Discord would show an error).
         try:
             if not await is_organizer(interaction):
@@ -199,14 +199,14 @@ class KnowledgeBaseGroup(app_commands.Group):
     @app_commands.describe(question="The question as members ask it",
                            search="Other words to find candidate sentences with (optional)")
     async def fix(self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 500],
-                  search: Optional[app_commands.Range[str, 1, 500]] = None) -> None:
+                  search: app_commands.Range[str, 1, 500] | None = None) -> None:
         """/kb fix: a private menu of candidate sentences; the choice becomes a pinned answer."""
         await offer_sentences(interaction, question, search)
 
     @app_commands.command(name="pins", description="List, show, remove or confirm pinned answers")
     @app_commands.describe(pin="A pin (or a suggested pin) to show", remove="Remove the pin",
                            confirm="Pin the suggested answer shown")
-    async def pins(self, interaction: discord.Interaction, pin: Optional[app_commands.Range[str, 1, 40]] = None,
+    async def pins(self, interaction: discord.Interaction, pin: app_commands.Range[str, 1, 40] | None = None,
                    remove: bool = False, confirm: bool = False) -> None:
         """/kb pins: this server's pins (no pin given), one pin, its removal, or a suggestion confirmed."""
         client = citebot(interaction)
@@ -224,7 +224,8 @@ class KnowledgeBaseGroup(app_commands.Group):
         broken = {p.id for p in await client.run_io(client.service.broken_pins, scope)}
         language = member_language(interaction)
         if pin is None:
-            text = "\n\n".join(describe_pin(p, p.id in broken) for p in pins[:LIST_LINES]) or say("kb_no_pins", language)
+            text = ("\n\n".join(describe_pin(p, p.id in broken) for p in pins[:LIST_LINES])
+                    or say("kb_no_pins", language))
             await self._reply(interaction, say("kb_pins_title", language, count=len(pins)), text)
             return
         chosen = next((p for p in pins if str(p.id) == pin), None)
@@ -240,7 +241,7 @@ class KnowledgeBaseGroup(app_commands.Group):
 
     @pins.autocomplete("pin")
     async def pin_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        """This server's pins, then the answers members suggested, matching what was typed."""
+        """The server's pins, then the answers members suggested, matching what was typed."""
         try:
             if not await is_organizer(interaction):
                 return []
@@ -261,9 +262,9 @@ class KnowledgeBaseGroup(app_commands.Group):
                            clear_organizer_role="Remove the organizer role (needs Manage Server)",
                            visibility="Whether answers are public or private unless the member chooses",
                            cooldown="Seconds a member waits between questions (0 turns it off)")
-    async def settings(self, interaction: discord.Interaction, organizer_role: Optional[discord.Role] = None,
-                       visibility: Optional[Literal["public", "private"]] = None,
-                       cooldown: Optional[app_commands.Range[int, 0, 3600]] = None,
+    async def settings(self, interaction: discord.Interaction, organizer_role: discord.Role | None = None,
+                       visibility: Literal["public", "private"] | None = None,
+                       cooldown: app_commands.Range[int, 0, 3600] | None = None,
                        clear_organizer_role: bool = False) -> None:
         """/kb settings: show or change the organizer role, default visibility and cooldown, audited."""
         client = citebot(interaction)

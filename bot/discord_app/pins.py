@@ -2,7 +2,6 @@
 # No `from __future__ import annotations`: discord.py reads these annotations at runtime.
 import datetime as dt
 import logging
-from typing import Optional
 
 import discord
 from discord import app_commands
@@ -39,11 +38,12 @@ async def audit(interaction: discord.Interaction, action: str, detail: str) -> N
 
 def describe_pin(pin: Pin, broken: bool = False) -> str:
     """A pin as organizers read it: question, what is pinned, who pinned it and when."""
-    when = discord.utils.format_dt(dt.datetime.fromtimestamp(pin.pinned_at, dt.timezone.utc), "R")
-    what = "citebot declines it" if pin.decline else "\n".join(f"> {clip(safe(s.text), 300)} (`{clip(s.source_id, 60)}`)"
-                                                            for s in pin.sentences)
+    when = discord.utils.format_dt(dt.datetime.fromtimestamp(pin.pinned_at, dt.UTC), "R")
+    quoted = (f"> {clip(safe(s.text), 300)} (`{clip(s.source_id, 60)}`)" for s in pin.sentences)
+    what = "citebot declines it" if pin.decline else "\n".join(quoted)
     flag = "\n**Not served:** a sentence is no longer in its source; pin it again." if broken else ""
-    return f"**Pin {pin.id}:** {clip(safe(pin.question), 200)}\n{what}\npinned by {clip(safe(pin.pinned_by), 80)} {when}{flag}"
+    by = clip(safe(pin.pinned_by), 80)
+    return f"**Pin {pin.id}:** {clip(safe(pin.question), 200)}\n{what}\npinned by {by} {when}{flag}"
 
 
 class SentenceChoice(discord.ui.View):
@@ -101,7 +101,7 @@ class SentenceChoice(discord.ui.View):
                                                 "answer, marked as checked by organizers."), view=None)
 
 
-async def offer_sentences(interaction: discord.Interaction, question: str, search: Optional[str]) -> None:
+async def offer_sentences(interaction: discord.Interaction, question: str, search: str | None) -> None:
     """Defer privately, find candidate sentences, and show the choice menu."""
     client = citebot(interaction)
     await defer_thinking(interaction, ephemeral=True)

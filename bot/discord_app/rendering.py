@@ -24,8 +24,8 @@ from bot.discord_app.text import (
     safe,
     shorten,
 )
-from bot.rendering.common import citation_byline, citation_title, kind_label, statistic_source
 from bot.messages import say
+from bot.rendering.common import citation_byline, citation_title, kind_label, statistic_source
 from knowledge.dates import human_date
 from knowledge.languages import DEFAULT_LANGUAGE
 from knowledge.records import SHARED_SCOPE, Source, StatisticRow
@@ -139,7 +139,7 @@ def _citation_fields(citations: Sequence[Citation], name: str, budget: int,
 
 
 def _finish(embed: discord.Embed, fields: Sequence[tuple[str, str]]) -> discord.Embed:
-    """embed with fields added, in order."""
+    """Embed with fields added, in order."""
     for field_name, value in fields:
         embed.add_field(name=field_name, value=value, inline=False)
     return embed
@@ -244,7 +244,7 @@ def gaps_embed(gaps: Sequence[Gap], broken: Sequence[Pin] = (), suggested: Seque
             detail.append(say("gaps_unanswered", language, count=gap.abstained))
         if gap.unhelpful:
             detail.append(say("gaps_not_helpful", language, count=gap.unhelpful))
-        when = dt.datetime.fromtimestamp(gap.last_asked, dt.timezone.utc)
+        when = dt.datetime.fromtimestamp(gap.last_asked, dt.UTC)
         given = (f"\n> {say('gaps_answered', language)}: {clip(safe(gap.answer), 200)}"
                  if gap.unhelpful and gap.answer else "")
         lines.append(f"**{gap.times}×** {clip(safe(gap.question), 180)}\n"

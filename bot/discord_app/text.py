@@ -58,7 +58,7 @@ def _drop_dangling_escape(text: str) -> str:
 
 
 def clip(text: str, limit: int) -> str:
-    """text within limit, cut at a word boundary when one is near, with an ellipsis when cut."""
+    """Text within limit, cut at a word boundary when one is near, with an ellipsis when cut."""
     if discord_len(text) <= limit:
         return text
     if limit <= discord_len(ELLIPSIS):

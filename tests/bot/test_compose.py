@@ -69,7 +69,6 @@ def test_question_about_a_place_the_sources_never_mention_abstains(mini_service)
 
 def test_markers_are_numbered_by_first_use_across_sources(mini_service):
     import re
-
     from dataclasses import replace
 
     from bot.answering.compose import Composer

@@ -35,7 +35,7 @@ def probe(args: list[str], home: Path, stdin: str | None = None) -> tuple[subpro
     """Run a command through PROBE; return the process and the heavy packages it imported."""
     done = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=ROOT, env=citebot_env(home), input=stdin,
                           capture_output=True, text=True, timeout=300)
-    line = next((l for l in done.stdout.splitlines() if l.startswith("HEAVY ")), None)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("HEAVY ")), None)
     assert line is not None, done.stderr
     return done, json.loads(line.removeprefix("HEAVY "))
 
@@ -82,5 +82,5 @@ async def test_serve_answers_over_discord_without_importing_torch(built_home):
             await process.wait()
         await fake.close()
     assert process.returncode == 0, err.decode()[-2000:]
-    heavy = json.loads(next(l for l in out.decode().splitlines() if l.startswith("HEAVY ")).removeprefix("HEAVY "))
+    heavy = json.loads(next(x for x in out.decode().splitlines() if x.startswith("HEAVY ")).removeprefix("HEAVY "))
     assert heavy == []

@@ -12,7 +12,8 @@ from bot.answering.pin_training import best_threshold, precision_recall
 from tests.cli_runner import run
 from tests.conftest import MINI_CORPUS
 
-HOLD = "An ICE detainer asks a local jail to keep a person for up to 48 hours after their release time so that ICE can take custody."
+HOLD = ("An ICE detainer asks a local jail to keep a person for up to 48 hours after their release time so that ICE "
+        "can take custody.")
 REFUSAL = "A detainer is a request, not a judicial warrant, and local jails have no legal obligation to honor it."
 
 

@@ -24,9 +24,10 @@ import re
 import secrets
 import time
 import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, AsyncIterator, Awaitable, Callable, Optional, Sequence, TypedDict, Union
+from datetime import UTC, datetime
+from typing import Any, TypedDict
 
 from aiohttp import WSMsgType, web
 
@@ -64,7 +65,7 @@ _SELECT_TYPES = {3, 5, 6, 7, 8}
 _GATEWAY_PATHS = ("/gateway", "/gateway-resume")  # READY points resumes at the second one
 
 
-def _json(data: Any, status: int = 200, headers: Optional[dict[str, str]] = None) -> web.Response:
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     """A JSON response with the bare Content-Type discord.py requires."""
     # discord.py's json_or_text() parses a body only when Content-Type is *exactly* "application/json";
     # aiohttp's web.json_response() appends "; charset=utf-8" and the client would get a str.
@@ -74,10 +75,10 @@ def _json(data: Any, status: int = 200, headers: Optional[dict[str, str]] = None
 
 def _now_iso() -> str:
     """The current UTC time in ISO 8601, as Discord timestamps are."""
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
-def _stream_compressor(kind: Optional[str]) -> Optional[Callable[[bytes], bytes]]:
+def _stream_compressor(kind: str | None) -> Callable[[bytes], bytes] | None:
     """The transport compressor for the client's ?compress= (None: send plain text frames)."""
     # discord.py asks for zstd-stream when `zstandard` (discord.py[speed]) or Python 3.14's
     # compression.zstd is importable, else zlib-stream. It decompresses only binary frames, so text
@@ -182,7 +183,7 @@ def command_errors(cmd: dict) -> list[FormError]:
         for i, o in enumerate(opts):
             where_o = f"{prefix}options.{i}"
             otype = o.get("type")
-            if otype == 2 and depth != 0 or otype == 1 and depth > 1:
+            if (otype == 2 and depth != 0) or (otype == 1 and depth > 1):
                 errs.append(FormError(f"{where_o}.type", "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
                                       "Subcommands nest at most: command > group > subcommand"))
             if depth == 1 and node.get("type") == 2 and otype != 1:
@@ -335,7 +336,7 @@ class UploadedFile:
 
     field: str  # e.g. "files[0]"
     filename: str
-    content_type: Optional[str]
+    content_type: str | None
     data: bytes
 
 
@@ -350,7 +351,7 @@ class Request:
     json: Any  # the JSON body, or the payload_json part of a multipart body
     files: list[UploadedFile] = field(default_factory=list)
     at: float = 0.0  # time.monotonic() on arrival
-    status: Optional[int] = None  # set once answered
+    status: int | None = None  # set once answered
     response: Any = None  # the JSON (or text) the fake answered
     fault: bool = False  # answered by an injected fault (fail_next), not by the route
 
@@ -374,7 +375,7 @@ class FakeAttachment:
     id: str
     filename: str
     data: bytes
-    content_type: Optional[str]
+    content_type: str | None
     url: str
     size: int  # reported size; defaults to len(data), may be set higher to test size limits
 
@@ -396,13 +397,13 @@ class FakeInteraction:
     type: int  # 2 command, 3 component, 4 autocomplete, 5 modal submit
     payload: dict
     created_at: float
-    delivered_at: Optional[float] = None  # first time the frame went out on a gateway connection
-    ack_type: Optional[int] = None  # accepted callback type
-    acked_at: Optional[float] = None
+    delivered_at: float | None = None  # first time the frame went out on a gateway connection
+    ack_type: int | None = None  # accepted callback type
+    acked_at: float | None = None
     ephemeral: bool = False  # of the original response
-    original_message_id: Optional[str] = None
+    original_message_id: str | None = None
     followup_ids: list[str] = field(default_factory=list)
-    clicked_message_id: Optional[str] = None  # component / modal-from-component interactions
+    clicked_message_id: str | None = None  # component / modal-from-component interactions
 
 
 @dataclass
@@ -429,12 +430,12 @@ class GatewayConnection:
     compression: str  # what the fake actually sends
     ws: web.WebSocketResponse = field(repr=False)
     request: web.Request = field(repr=False)
-    compress: Optional[Callable[[bytes], bytes]] = field(default=None, repr=False)
+    compress: Callable[[bytes], bytes] | None = field(default=None, repr=False)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     ready: bool = False  # dispatches flow (after READY, or after a RESUME's replay)
     resumed: bool = False
-    closed_at: Optional[float] = None
-    close_code: Optional[int] = None
+    closed_at: float | None = None
+    close_code: int | None = None
     shard: int = 0  # the shard it identified or resumed as
 
 
@@ -443,24 +444,24 @@ class GatewaySession:
     """One shard's gateway session: its id, sequence numbers, the frames kept for RESUME, its live connection."""
 
     shard: int
-    session_id: Optional[str] = None
+    session_id: str | None = None
     seq: int = 0
     events: list[dict] = field(default_factory=list)
-    conn: Optional[GatewayConnection] = None
+    conn: GatewayConnection | None = None
 
 
 class Who(TypedDict, total=False):
     """Who invokes an injected interaction, and where."""
 
-    guild_id: Optional[str]  # default: the first guild; ignored with dm=True
+    guild_id: str | None  # default: the first guild; ignored with dm=True
     channel_id: str  # default: the guild's #general (a DM channel with dm=True)
     user_id: str  # default: fake.user_id, the same user every time
     username: str
-    permissions: Union[int, str]  # member.permissions: what interaction.permissions reads
+    permissions: int | str  # member.permissions: what interaction.permissions reads
     roles: Sequence[str]  # member role ids
     locale: str
     dm: bool  # a DM with the bot: no guild, no member
-    app_permissions: Union[int, str]
+    app_permissions: int | str
     strict: bool  # default True: refuse what Discord's client could not send (unsynced command, ...)
 
 
@@ -475,7 +476,7 @@ class FakeDiscord:
         self,
         *,
         token: str = "fake-bot-token",
-        guilds: Union[int, Sequence[str]] = 1,
+        guilds: int | Sequence[str] = 1,
         heartbeat_interval_ms: int = 45_000,
         ack_deadline_s: float = 3.0,
         token_ttl_s: float = 15 * 60,
@@ -510,17 +511,17 @@ class FakeDiscord:
         self.cdn_requests: list[tuple[str, float]] = []  # (path, time) of attachment downloads
         self.gateway_connections: list[GatewayConnection] = []
         self.gateway_query: dict[str, str] = {}  # of the latest connection
-        self.gateway_compression: Optional[str] = None
+        self.gateway_compression: str | None = None
         self.gateway_received: list[dict] = []  # every frame the client sent, all connections
         self.gateway_received_at: list[float] = []
-        self.gateway_closed: Optional[dict] = None  # {"code", "at"} of the latest closed connection
+        self.gateway_closed: dict | None = None  # {"code", "at"} of the latest closed connection
         self.identifies: list[dict] = []  # IDENTIFY payloads (d)
         self.resumes: list[dict] = []  # {"session_id", "seq", "accepted", "replayed", "at", "path"}
-        self.heartbeats: list[tuple[float, Optional[int]]] = []  # (time, d) of every HEARTBEAT received
+        self.heartbeats: list[tuple[float, int | None]] = []  # (time, d) of every HEARTBEAT received
         self.heartbeats_acked: list[float] = []  # time of every HEARTBEAT_ACK sent
         self.ack_heartbeats = True  # False: stop acking, to test zombie-connection handling
         self.accept_resumes = True  # False: answer RESUME with INVALID_SESSION(false)
-        self.commands: dict[Optional[str], list[dict]] = {}  # scope (None = global | guild id) -> commands
+        self.commands: dict[str | None, list[dict]] = {}  # scope (None = global | guild id) -> commands
         self.interactions: dict[str, FakeInteraction] = {}
         self.messages: dict[str, dict] = {}  # every message the fake holds (bot replies, injected user messages)
         self.attachments: dict[str, FakeAttachment] = {}
@@ -528,9 +529,9 @@ class FakeDiscord:
         self._shard_sessions: dict[int, GatewaySession] = {0: GatewaySession(0)}
         self._sessions = itertools.count(1)
         self._tokens = itertools.count(1)
-        self._message_guild: dict[str, Optional[str]] = {}
+        self._message_guild: dict[str, str | None] = {}
         self._changed = asyncio.Condition()
-        self._runner: Optional[web.AppRunner] = None
+        self._runner: web.AppRunner | None = None
         self._routes = self._route_table()
         self.port = 0
 
@@ -543,7 +544,7 @@ class FakeDiscord:
 
     # ------------------------------------------------------------------ shards
     @property
-    def session_id(self) -> Optional[str]:
+    def session_id(self) -> str | None:
         """Shard 0's session id (the only shard of an unsharded client)."""
         return self._shard_sessions[0].session_id
 
@@ -558,15 +559,15 @@ class FakeDiscord:
         return self._shard_sessions[0].events
 
     @property
-    def _conn(self) -> Optional[GatewayConnection]:
+    def _conn(self) -> GatewayConnection | None:
         """Shard 0's live connection."""
         return self._shard_sessions[0].conn
 
     @_conn.setter
-    def _conn(self, conn: Optional[GatewayConnection]) -> None:
+    def _conn(self, conn: GatewayConnection | None) -> None:
         self._shard_sessions[0].conn = conn
 
-    def shard_of(self, guild_id: Optional[str]) -> int:
+    def shard_of(self, guild_id: str | None) -> int:
         """The shard a guild's events go to (DMs: shard 0)."""
         return (int(guild_id) >> 22) % self.shard_count if guild_id else 0
 
@@ -587,7 +588,7 @@ class FakeDiscord:
         return self.session(self.shard_of(guild_id))
 
     @property
-    def identify(self) -> Optional[dict]:
+    def identify(self) -> dict | None:
         """The latest IDENTIFY payload (d)."""
         return self.identifies[-1] if self.identifies else None
 
@@ -606,7 +607,7 @@ class FakeDiscord:
         """The first guild's Organizer role id."""
         return self.guilds[0].organizer_role_id
 
-    def guild(self, guild_id: Optional[str] = None) -> FakeGuild:
+    def guild(self, guild_id: str | None = None) -> FakeGuild:
         """The guild with this id (default: the first one)."""
         if guild_id is None:
             return self.guilds[0]
@@ -635,7 +636,7 @@ class FakeDiscord:
             await self.dispatch("GUILD_CREATE", payload)
         return g
 
-    async def add_role(self, name: str, *, permissions: int = 0, guild_id: Optional[str] = None) -> str:
+    async def add_role(self, name: str, *, permissions: int = 0, guild_id: str | None = None) -> str:
         """Add a role to a guild (GUILD_ROLE_CREATE when connected); returns its id."""
         g = self.guild(guild_id)
         role = self._role(self.snowflake(), name, permissions, position=len(g.roles) + 2)
@@ -645,7 +646,7 @@ class FakeDiscord:
         return role["id"]
 
     # ------------------------------------------------------------------ lifecycle
-    async def start(self, port: int = 0) -> "FakeDiscord":
+    async def start(self, port: int = 0) -> FakeDiscord:
         """Serve on 127.0.0.1 (port 0: a free one)."""
         app = web.Application(client_max_size=64 * 1024 * 1024)  # aiohttp's 1 MiB default would reject uploads
         for path in _GATEWAY_PATHS:
@@ -668,7 +669,7 @@ class FakeDiscord:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    async def __aenter__(self) -> "FakeDiscord":
+    async def __aenter__(self) -> FakeDiscord:
         return await self.start()
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -733,13 +734,13 @@ class FakeDiscord:
                 return result
         try:
             return await asyncio.wait_for(_wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             seen = [f"{r.method} {r.path} -> {r.status}" for r in self.requests[-15:]]
             raise AssertionError(f"timed out after {timeout}s waiting for {what}; last requests: {seen}; "
                                  f"error responses: {self.errors[-5:]}") from None
 
     async def wait_for_request(
-        self, match: Union[Callable[[Request], Any], str], path: Union[str, float, None] = None, *,
+        self, match: Callable[[Request], Any] | str, path: str | float | None = None, *,
         timeout: float = 5.0, after: int = 0,
     ) -> Request:
         """The first answered request (from index ``after``) matching a predicate, or a method and a path regex."""
@@ -758,12 +759,12 @@ class FakeDiscord:
             lambda: next((r for r in self.requests[after:] if r.status is not None and pred(r)), None),
             timeout, what=what)
 
-    def requests_for(self, interaction: Union[str, dict]) -> list[Request]:
+    def requests_for(self, interaction: str | dict) -> list[Request]:
         """Callback and webhook requests made with one interaction's token, in order."""
         token = self._token_of(interaction)
         return [r for r in self.requests if token in r.path.split("/")]
 
-    async def wait_for_callback(self, interaction: Union[str, dict], *, timeout: float = 5.0,
+    async def wait_for_callback(self, interaction: str | dict, *, timeout: float = 5.0,
                                 accepted: bool = True) -> dict:
         """The body of the interaction's callback (only an accepted one unless accepted=False)."""
         token = self._token_of(interaction)
@@ -772,29 +773,29 @@ class FakeDiscord:
              and (not accepted or r.status < 300)), None), timeout, what=f"the callback of {token}")
         return rec.json
 
-    async def wait_for_followup(self, interaction: Union[str, dict], timeout: float = 5.0, *,
+    async def wait_for_followup(self, interaction: str | dict, timeout: float = 5.0, *,
                                 index: int = 0, accepted: bool = True) -> dict:
         """The body of the interaction's index-th follow-up POST (only accepted ones unless accepted=False)."""
         token = self._token_of(interaction)
         path = f"/webhooks/{self.app_id}/{token}"
 
-        def find() -> Optional[Request]:
+        def find() -> Request | None:
             found = [r for r in self.requests if r.method == "POST" and r.path == path and r.status is not None
                      and (not accepted or r.status < 300)]
             return found[index] if len(found) > index else None
         return (await self.wait_for(find, timeout, what=f"follow-up #{index} of {token}")).json
 
-    async def wait_for_reply(self, interaction: Union[str, dict], timeout: float = 5.0) -> dict:
+    async def wait_for_reply(self, interaction: str | dict, timeout: float = 5.0) -> dict:
         """The first visible answer: callback 4/7 data, a follow-up, or an edit of @original after a defer."""
         token = self._token_of(interaction)
 
-        def find() -> Optional[dict]:
+        def find() -> dict | None:
             for r in self.requests_for(token):
                 if r.status is None or r.status >= 300:
                     continue
                 if r.path.endswith("/callback") and (r.json or {}).get("type") in (4, 7):
                     return {"body": r.json.get("data") or {}}
-                if r.method == "POST" and r.path.startswith("/webhooks/") or r.method == "PATCH":
+                if (r.method == "POST" and r.path.startswith("/webhooks/")) or r.method == "PATCH":
                     return {"body": r.json or {}}
             return None
         return (await self.wait_for(find, timeout, what=f"a reply to {token}"))["body"]
@@ -804,11 +805,11 @@ class FakeDiscord:
         return await self.wait_for(lambda: len(self.resumes) >= count and self.resumes[count - 1].get("answered")
                                    and self.resumes[count - 1], timeout, what=f"RESUME #{count}")
 
-    def max_heartbeat_gap(self, since: Optional[float] = None) -> float:
+    def max_heartbeat_gap(self, since: float | None = None) -> float:
         """The longest wait between heartbeats received after ``since`` (up to now)."""
         times = [t for t, _ in self.heartbeats if since is None or t >= since]
         points = ([since] if since is not None else []) + times + [time.monotonic()]
-        return max((b - a for a, b in zip(points, points[1:])), default=0.0)
+        return max((b - a for a, b in itertools.pairwise(points)), default=0.0)
 
     def assert_clean(self) -> None:
         """Fail if the client called a route the fake lacks or the fake answered an error of its own."""
@@ -817,7 +818,7 @@ class FakeDiscord:
 
     # ------------------------------------------------------------------ fault injection
     def fail_next(
-        self, route: Union[Callable[[Request], Any], str], status: int = 429, *, retry_after: float = 0.2,
+        self, route: Callable[[Request], Any] | str, status: int = 429, *, retry_after: float = 0.2,
         count: int = 1, is_global: bool = False, body: Any = None, after_route: bool = False,
     ) -> Fault:
         """Answer the next ``count`` matching requests with ``status`` (429 shaped as Discord's, 5xx as Cloudflare's).
@@ -835,7 +836,7 @@ class FakeDiscord:
         self.faults.append(fault)
         return fault
 
-    async def _serve_fault(self, rec: Request) -> Optional[web.Response]:
+    async def _serve_fault(self, rec: Request) -> web.Response | None:
         """The injected answer for this request, if a pending fault matches it."""
         fault = next((f for f in self.faults if f.remaining > 0 and f.match(rec)), None)
         if fault is None:
@@ -870,13 +871,13 @@ class FakeDiscord:
 
     # ------------------------------------------------------------------ payload factories
     @staticmethod
-    def _user(user_id: str, username: Optional[str] = None) -> dict:
+    def _user(user_id: str, username: str | None = None) -> dict:
         """A user object."""
         return {"id": user_id, "username": username or f"user{user_id[-4:]}", "discriminator": "0",
                 "global_name": None, "avatar": None}
 
-    def member(self, user_id: str, *, permissions: Union[int, str] = DEFAULT_MEMBER_PERMISSIONS,
-               roles: Sequence[str] = (), username: Optional[str] = None) -> dict:
+    def member(self, user_id: str, *, permissions: int | str = DEFAULT_MEMBER_PERMISSIONS,
+               roles: Sequence[str] = (), username: str | None = None) -> dict:
         """A guild member object as sent in interactions (with the computed ``permissions`` string)."""
         return {"user": self._user(user_id, username), "roles": [str(r) for r in roles], "joined_at": _now_iso(),
                 "deaf": False, "mute": False, "flags": 0, "nick": None, "avatar": None, "pending": False,
@@ -911,8 +912,8 @@ class FakeDiscord:
             "guild_scheduled_events": [], "soundboard_sounds": [],
         }
 
-    def attachment(self, filename: str, data: bytes, content_type: Optional[str] = None, *,
-                   size: Optional[int] = None) -> FakeAttachment:
+    def attachment(self, filename: str, data: bytes, content_type: str | None = None, *,
+                   size: int | None = None) -> FakeAttachment:
         """Register a user upload served at /attachments/<id>/<filename>; pass it as an option value."""
         aid = self.snowflake()
         att = FakeAttachment(id=aid, filename=filename, data=data,
@@ -922,8 +923,8 @@ class FakeDiscord:
         self.attachments[aid] = att
         return att
 
-    def make_message(self, content: str, *, author_id: Optional[str] = None, guild_id: Optional[str] = None,
-                     embeds: Sequence[dict] = (), username: Optional[str] = None) -> dict:
+    def make_message(self, content: str, *, author_id: str | None = None, guild_id: str | None = None,
+                     embeds: Sequence[dict] = (), username: str | None = None) -> dict:
         """A message written by a user in a guild's channel (e.g. the target of a context menu)."""
         g = self.guild(guild_id)
         author = self._user(author_id or self.user_id, username)
@@ -937,7 +938,7 @@ class FakeDiscord:
         return msg
 
     def _bot_message(self, inter: FakeInteraction, body: dict, files: Sequence[UploadedFile], *,
-                     flags: int, mtype: int, message_id: Optional[str] = None) -> dict:
+                     flags: int, mtype: int, message_id: str | None = None) -> dict:
         """Store and return a message the bot sent through an interaction."""
         mid = message_id or self.snowflake()
         user = inter.payload.get("member", {}).get("user") or inter.payload.get("user")
@@ -962,7 +963,7 @@ class FakeDiscord:
         return [self.attachment(f.filename, f.data, f.content_type).payload() for f in files]
 
     # ------------------------------------------------------------------ injecting events
-    def _frame(self, event: str, data: Any, session: Optional[GatewaySession] = None) -> dict:
+    def _frame(self, event: str, data: Any, session: GatewaySession | None = None) -> dict:
         """A new dispatch frame of its shard's session (sequence number assigned, kept for replay)."""
         session = session or self._session_for(event, data)
         session.seq += 1
@@ -979,11 +980,11 @@ class FakeDiscord:
             await self._send(conn, frame)
         return frame["s"]
 
-    def _token_of(self, interaction: Union[str, dict]) -> str:
+    def _token_of(self, interaction: str | dict) -> str:
         """The token of an interaction given as its payload or its token."""
         return interaction["token"] if isinstance(interaction, dict) else interaction
 
-    def find_command(self, name: str, ctype: int = 1, guild_id: Optional[str] = None) -> Optional[dict]:
+    def find_command(self, name: str, ctype: int = 1, guild_id: str | None = None) -> dict | None:
         """The synced command of this name and type visible in a guild (guild scope first) or in DMs."""
         scopes = ([guild_id] if guild_id else []) + [None]
         for scope in scopes:
@@ -992,7 +993,7 @@ class FakeDiscord:
                     return c
         return None
 
-    def _registered(self, name: str, ctype: int, guild_id: Optional[str], strict: bool) -> Optional[dict]:
+    def _registered(self, name: str, ctype: int, guild_id: str | None, strict: bool) -> dict | None:
         """The synced command an interaction refers to; LookupError when Discord could not show it."""
         cmd = self.find_command(name, ctype, guild_id)
         if strict and self.commands:  # nothing synced at all: the bot may not sync; nothing to check
@@ -1006,7 +1007,7 @@ class FakeDiscord:
                 raise LookupError(f"command {name!r} is guild-only; Discord would not offer it in DMs")
         return cmd
 
-    def _interaction_payload(self, itype: int, data: dict, who: Who, *, message: Optional[dict] = None) -> dict:
+    def _interaction_payload(self, itype: int, data: dict, who: Who, *, message: dict | None = None) -> dict:
         """A complete INTERACTION_CREATE payload."""
         iid, token = self.snowflake(), f"itoken-{next(self._tokens)}-{secrets.token_hex(4)}"
         user_id = who.get("user_id") or self.user_id
@@ -1038,7 +1039,7 @@ class FakeDiscord:
                                                  created_at=time.monotonic())
         return payload
 
-    def _build_options(self, node: Optional[dict], values: dict[str, Any], focused: Optional[str],
+    def _build_options(self, node: dict | None, values: dict[str, Any], focused: str | None,
                        resolved: dict, strict: bool, where: str) -> list[dict]:
         """Typed leaf options (types from the synced schema when known, else from the Python values)."""
         schema = {o["name"]: o for o in (node or {}).get("options") or [] if o.get("type") not in (1, 2)}
@@ -1099,8 +1100,8 @@ class FakeDiscord:
             return str(value)
         return str(value)
 
-    def _command_data(self, command: str, options: Optional[dict[str, Any]], who: Who,
-                      focused: Optional[str] = None) -> dict:
+    def _command_data(self, command: str, options: dict[str, Any] | None, who: Who,
+                      focused: str | None = None) -> dict:
         """The ``data`` of a chat-input command, wrapping the leaf in its subcommand and group."""
         strict = who.get("strict", True)
         guild_id = None if who.get("dm") else self.guild(who.get("guild_id")).id
@@ -1131,7 +1132,7 @@ class FakeDiscord:
             data["guild_id"] = registered["guild_id"]
         return data
 
-    async def send_slash_command(self, command: str, options: Optional[dict[str, Any]] = None,
+    async def send_slash_command(self, command: str, options: dict[str, Any] | None = None,
                                  **who: Unpack[Who]) -> dict:
         """Dispatch a chat-input command ("ask", "kb upload", "admin kb purge") and return its payload.
 
@@ -1141,7 +1142,7 @@ class FakeDiscord:
         await self.dispatch("INTERACTION_CREATE", payload)
         return payload
 
-    async def send_autocomplete(self, command: str, options: Optional[dict[str, Any]] = None, *, focused: str,
+    async def send_autocomplete(self, command: str, options: dict[str, Any] | None = None, *, focused: str,
                                 timeout: float = 5.0, **who: Unpack[Who]) -> list[dict]:
         """Dispatch an autocomplete interaction for the ``focused`` option; return the bot's choices."""
         options = dict(options or {})
@@ -1151,7 +1152,7 @@ class FakeDiscord:
         body = await self.wait_for_callback(payload, timeout=timeout, accepted=False)
         return (body.get("data") or {}).get("choices") or []
 
-    async def send_message_command(self, name: str, message: Union[dict, str], **who: Unpack[Who]) -> dict:
+    async def send_message_command(self, name: str, message: dict | str, **who: Unpack[Who]) -> dict:
         """Dispatch a message context-menu command on ``message`` (a message dict, or content for a new one)."""
         guild_id = None if who.get("dm") else self.guild(who.get("guild_id")).id
         target = self.make_message(message, guild_id=guild_id) if isinstance(message, str) else message
@@ -1164,7 +1165,7 @@ class FakeDiscord:
         await self.dispatch("INTERACTION_CREATE", payload)
         return payload
 
-    def _component_message(self, custom_id: str, message: Union[dict, str, None], component_type: int,
+    def _component_message(self, custom_id: str, message: dict | str | None, component_type: int,
                            strict: bool) -> dict:
         """The message carrying the component (given, by id, or the newest one holding custom_id)."""
         if isinstance(message, dict):
@@ -1188,8 +1189,8 @@ class FakeDiscord:
                         return msg
         raise LookupError(f"no message holds a component with custom_id {custom_id!r}")
 
-    async def send_component(self, custom_id: str, *, message: Union[dict, str, None] = None,
-                             component_type: int = 2, values: Optional[Sequence[str]] = None,
+    async def send_component(self, custom_id: str, *, message: dict | str | None = None,
+                             component_type: int = 2, values: Sequence[str] | None = None,
                              **who: Unpack[Who]) -> dict:
         """Dispatch a component interaction (button click, or select with ``values``) on a stored message."""
         msg = self._component_message(custom_id, message, component_type, who.get("strict", True))
@@ -1203,13 +1204,13 @@ class FakeDiscord:
         await self.dispatch("INTERACTION_CREATE", payload)
         return payload
 
-    async def click_button(self, custom_id: str, *, message: Union[dict, str, None] = None,
+    async def click_button(self, custom_id: str, *, message: dict | str | None = None,
                            **who: Unpack[Who]) -> dict:
         """Click the button ``custom_id`` (on ``message``, or the newest message holding it)."""
         return await self.send_component(custom_id, message=message, component_type=2, **who)
 
     async def send_modal_submit(self, custom_id: str, values: dict[str, str], *,
-                                message: Union[dict, str, None] = None, **who: Unpack[Who]) -> dict:
+                                message: dict | str | None = None, **who: Unpack[Who]) -> dict:
         """Dispatch a modal submit with text input values (custom_id -> value)."""
         rows = [{"type": 1, "components": [{"type": 4, "custom_id": k, "value": v}]} for k, v in values.items()]
         msg = self.messages.get(message) if isinstance(message, str) else message
@@ -1343,8 +1344,8 @@ class FakeDiscord:
         await self._send(conn, resumed)
         record |= {"accepted": True, "answered": True}
 
-    async def drop_gateway(self, code: Optional[int] = 4000, *, wait: bool = True,
-                           timeout: float = 5.0) -> Optional[GatewayConnection]:
+    async def drop_gateway(self, code: int | None = 4000, *, wait: bool = True,
+                           timeout: float = 5.0) -> GatewayConnection | None:
         """Close the live gateway connection (code None: drop TCP without a close frame).
 
         Events dispatched meanwhile are replayed on RESUME. With ``wait``, returns the next
@@ -1514,10 +1515,10 @@ class FakeDiscord:
             "interactions_endpoint_url": None, "bot": self.bot_user,
         })
 
-    def _get_commands(self, rec: Request, guild_id: Optional[str] = None) -> web.Response:
+    def _get_commands(self, rec: Request, guild_id: str | None = None) -> web.Response:
         return _json(self.commands.get(guild_id, []))
 
-    def _put_commands(self, rec: Request, guild_id: Optional[str] = None) -> web.Response:
+    def _put_commands(self, rec: Request, guild_id: str | None = None) -> web.Response:
         """Bulk overwrite of global or guild commands, validated like Discord."""
         if guild_id is not None and guild_id not in {g.id for g in self.guilds}:
             return self._error(403, 50001, "Missing Access")
@@ -1540,11 +1541,11 @@ class FakeDiscord:
         self.commands[guild_id] = stored
         return _json(stored)
 
-    def _by_token(self, token: str) -> Optional[FakeInteraction]:
+    def _by_token(self, token: str) -> FakeInteraction | None:
         """The interaction a webhook token belongs to."""
         return next((i for i in self.interactions.values() if i.token == token), None)
 
-    def _file_check(self, rec: Request) -> Optional[web.Response]:
+    def _file_check(self, rec: Request) -> web.Response | None:
         """413 / 40005 when uploads exceed Discord's limits."""
         if len(rec.files) > 10:
             return self._reject([FormError("files", "BASE_TYPE_MAX_LENGTH", "Must be 10 or fewer in length.")])
@@ -1577,7 +1578,7 @@ class FakeDiscord:
         out: dict[str, Any] = {"interaction": {"id": iid, "type": inter.type,
                                                "response_message_loading": ctype == 5,
                                                "response_message_ephemeral": inter.ephemeral}}
-        msg: Optional[dict] = None
+        msg: dict | None = None
         if ctype == 4:
             msg = self._bot_message(inter, data, rec.files, flags=data.get("flags") or 0, mtype=20)
         elif ctype == 5:  # a "thinking..." placeholder; the first follow-up replaces it (see _followup)
@@ -1594,7 +1595,7 @@ class FakeDiscord:
             out["resource"] = {"type": ctype}
         return _json(out)
 
-    def _token_gate(self, token: str) -> tuple[Optional[FakeInteraction], Optional[web.Response]]:
+    def _token_gate(self, token: str) -> tuple[FakeInteraction | None, web.Response | None]:
         """The interaction behind a webhook token, or the error Discord answers for that token."""
         inter = self._by_token(token)
         if inter is None or inter.ack_type is None or inter.ack_type == 8:  # usable only once acknowledged
@@ -1625,7 +1626,7 @@ class FakeDiscord:
             return _json(msg)
         return web.Response(status=204)
 
-    def _webhook_message(self, token: str, message_id: str) -> tuple[Optional[dict], Optional[web.Response]]:
+    def _webhook_message(self, token: str, message_id: str) -> tuple[dict | None, web.Response | None]:
         """The stored message @original or a follow-up id points to, or Discord's error."""
         inter, error = self._token_gate(token)
         if inter is None:
@@ -1689,7 +1690,7 @@ async def running(client: Any, fake: FakeDiscord, *, timeout: float = 5.0, recon
     discord.py first (``fake.patch_discord(monkeypatch)``).
     """
     if fast_reidentify:
-        async def _no_wait(shard_id: Optional[int], *, initial: bool = False) -> None:
+        async def _no_wait(shard_id: int | None, *, initial: bool = False) -> None:
             """Skip the 5 s sleep discord.py makes before every non-initial IDENTIFY."""
         client.before_identify_hook = _no_wait
     run = asyncio.create_task(client.start(fake.token, reconnect=reconnect))
@@ -1711,7 +1712,7 @@ async def running(client: Any, fake: FakeDiscord, *, timeout: float = 5.0, recon
             await asyncio.wait_for(run, timeout)
 
 
-async def serve(token: Optional[str] = None, port: int = 0, **options: Any) -> FakeDiscord:
+async def serve(token: str | None = None, port: int = 0, **options: Any) -> FakeDiscord:
     """Start a fake for a bot in another process; give it token, api_base and gateway_url."""
     return await FakeDiscord(token=token or f"fake-token-{secrets.token_hex(8)}", **options).start(port)
 
@@ -1731,7 +1732,7 @@ async def _serve_forever(args: argparse.Namespace) -> None:
               f"{len(fake.unhandled)} unhandled", flush=True)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     """CLI: serve a fake Discord on 127.0.0.1 for manual runs of the bot."""
     ap = argparse.ArgumentParser(description="Serve a fake Discord on 127.0.0.1 until interrupted. "
                                              "Inject interactions with POST /_fake/slash {command, options}, "

@@ -8,8 +8,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
 
 import aiohttp
 import discord
@@ -221,7 +221,7 @@ async def test_login_syncs_globally_and_per_guild_and_creates_every_guild(env):
 
 # ---------------------------------------------------------------------------------- interactions
 async def test_ask_defers_then_first_followup_replaces_the_thinking_message(env):
-    fake, bot = env
+    fake, _bot = env
     inter = await fake.send_slash_command("ask", {"question": "When @everyone?"})
     body = await fake.wait_for_followup(inter)
     assert await fake.wait_for_callback(inter) == {"type": 5}
@@ -237,7 +237,7 @@ async def test_ask_defers_then_first_followup_replaces_the_thinking_message(env)
 
 
 async def test_string_boolean_integer_options_are_typed_from_the_synced_schema(env):
-    fake, bot = env
+    fake, _bot = env
     inter = await fake.send_slash_command("config", {"verbose": True, "top_k": 5, "label": "7"})
     assert [(o["name"], o["type"]) for o in inter["data"]["options"]] == [("verbose", 5), ("top_k", 4), ("label", 3)]
     reply = await fake.wait_for_callback(inter)
@@ -247,7 +247,7 @@ async def test_string_boolean_integer_options_are_typed_from_the_synced_schema(e
 
 
 async def test_attachment_option_is_resolved_and_served_and_multipart_followup_is_parsed(env):
-    fake, bot = env
+    fake, _bot = env
     att = fake.attachment("notes.txt", b"hello sources")
     inter = await fake.send_slash_command("kb upload", {"file": att},
                                           permissions=DEFAULT_MEMBER_PERMISSIONS | MANAGE_GUILD)
@@ -268,7 +268,7 @@ async def test_attachment_option_is_resolved_and_served_and_multipart_followup_i
 
 
 async def test_subcommand_group_nests_group_then_subcommand(env):
-    fake, bot = env
+    fake, _bot = env
     inter = await fake.send_slash_command("admin cache clear")
     assert inter["data"]["options"] == [{"type": 2, "name": "cache", "options": [
         {"type": 1, "name": "clear", "options": []}]}]
@@ -295,7 +295,7 @@ async def test_button_click_answered_with_update_message(env):
 
 
 async def test_button_click_deferred_update_then_edit_original(env):
-    fake, bot = env
+    fake, _bot = env
     asked = await fake.send_slash_command("ask", {"question": "q"})
     await fake.wait_for_followup(asked)
     click = await fake.click_button("vote:down")
@@ -306,7 +306,7 @@ async def test_button_click_deferred_update_then_edit_original(env):
 
 
 async def test_autocomplete_returns_the_bots_choices(env):
-    fake, bot = env
+    fake, _bot = env
     choices = await fake.send_autocomplete("kb remove", {"source": "wi"}, focused="source",
                                            permissions=DEFAULT_MEMBER_PERMISSIONS | MANAGE_GUILD)
     assert choices == [{"name": "Wi-Fi: guest/guest", "value": "Wi-Fi: guest/guest"}]
@@ -316,7 +316,7 @@ async def test_autocomplete_returns_the_bots_choices(env):
 
 
 async def test_message_context_menu_resolves_the_target_message(env):
-    fake, bot = env
+    fake, _bot = env
     target = fake.make_message("Is lunch included?", author_id="777")
     inter = await fake.send_message_command("Ask citebot", target)
     assert inter["data"]["type"] == 3 and inter["data"]["target_id"] == target["id"]
@@ -327,7 +327,7 @@ async def test_message_context_menu_resolves_the_target_message(env):
 
 
 async def test_webhook_messages_can_be_fetched_edited_and_deleted(env):
-    fake, bot = env
+    fake, _bot = env
     inter = await fake.send_slash_command("steps")
     tok = inter["token"]
     await fake.wait_for_request("DELETE", rf"/webhooks/{fake.app_id}/{tok}/messages/\d+")
@@ -338,14 +338,14 @@ async def test_webhook_messages_can_be_fetched_edited_and_deleted(env):
                      ("PATCH", extra_id, 200), ("PATCH", "@original", 200), ("DELETE", extra_id, 204)]
     assert fake.messages[record.original_message_id]["content"] == "step 1, edited"
     assert extra_id not in fake.messages
-    async with aiohttp.ClientSession() as http:  # a deleted (or foreign) message id is unknown
-        async with http.get(f"{fake.api_base}/webhooks/{fake.app_id}/{tok}/messages/{extra_id}") as resp:
-            assert (resp.status, (await resp.json())["code"]) == (404, 10008)
+    url = f"{fake.api_base}/webhooks/{fake.app_id}/{tok}/messages/{extra_id}"
+    async with aiohttp.ClientSession() as http, http.get(url) as resp:  # a deleted (or foreign) id is unknown
+        assert (resp.status, (await resp.json())["code"]) == (404, 10008)
     fake.errors.clear()
 
 
 async def test_modal_is_recorded_and_its_submit_dispatched(env):
-    fake, bot = env
+    fake, _bot = env
     opened = await fake.send_slash_command("feedback")
     modal = await fake.wait_for_callback(opened)
     assert modal["type"] == 9 and modal["data"]["custom_id"] == "feedback_modal"
@@ -376,7 +376,7 @@ async def test_guild_user_permissions_and_roles_are_chosen_per_interaction(env):
 
 
 async def test_injection_refuses_what_discords_client_could_not_send(env):
-    fake, bot = env
+    fake, _bot = env
     with pytest.raises(LookupError):
         await fake.send_slash_command("nope")
     with pytest.raises(LookupError):
@@ -437,7 +437,7 @@ async def test_oversized_embed_is_rejected_in_discords_error_shape(env):
 
 # ---------------------------------------------------------------------------------- faults
 async def test_429_on_a_followup_is_retried_by_discord_py(env, caplog):
-    fake, bot = env
+    fake, _bot = env
     fault = fake.fail_next(r"POST /webhooks/", 429, retry_after=0.2)
     inter = await fake.send_slash_command("ask", {"question": "q"})
     body = await fake.wait_for_followup(inter)
@@ -459,7 +459,7 @@ async def test_global_429_on_a_rest_route_is_retried(env):
 
 
 async def test_502_on_an_edit_is_retried_by_discord_py(env):
-    fake, bot = env
+    fake, _bot = env
     asked = await fake.send_slash_command("ask", {"question": "q"})
     await fake.wait_for_followup(asked)
     fake.fail_next(r"PATCH /webhooks/", 502)
@@ -472,7 +472,7 @@ async def test_502_on_an_edit_is_retried_by_discord_py(env):
 
 async def test_a_fault_after_the_route_keeps_the_routes_effect(env):
     """after_route: the follow-up is posted, only its answer is a 500; discord.py's retry posts it again."""
-    fake, bot = env
+    fake, _bot = env
     fault = fake.fail_next(r"POST /webhooks/", 500, after_route=True)
     inter = await fake.send_slash_command("ask", {"question": "q"})
 
@@ -502,7 +502,7 @@ async def test_gateway_close_4000_leads_to_resume_on_the_resume_url(env):
 
 
 async def test_op7_reconnect_request_leads_to_resume(env):
-    fake, bot = env
+    fake, _bot = env
     await fake.request_reconnect()
     resume = await fake.wait_for_resume()
     assert resume["accepted"] and resume["path"] == "/gateway-resume"
@@ -511,7 +511,7 @@ async def test_op7_reconnect_request_leads_to_resume(env):
 
 
 async def test_abrupt_drop_replays_events_missed_while_disconnected(env):
-    fake, bot = env
+    fake, _bot = env
     await fake.drop_gateway(None, wait=False)
     inter = await fake.send_slash_command("ask", {"question": "sent while down"})  # buffered
     body = await fake.wait_for_followup(inter)
@@ -521,7 +521,7 @@ async def test_abrupt_drop_replays_events_missed_while_disconnected(env):
 
 
 async def test_refused_resume_leads_to_a_new_identify(env):
-    fake, bot = env
+    fake, _bot = env
     fake.accept_resumes = False
     first_session = fake.session_id
     await fake.drop_gateway(4000)
@@ -542,7 +542,7 @@ async def test_heartbeats_keep_being_acknowledged(env):
 
 
 async def test_a_blocked_event_loop_shows_as_a_heartbeat_gap(env):
-    fake, bot = env
+    fake, _bot = env
     since = time.monotonic()
     await fake.wait_for(lambda: len(fake.heartbeats) >= 2 and fake.heartbeats[-1][0] > since, timeout=2,
                         what="a heartbeat")

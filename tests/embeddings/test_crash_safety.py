@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from embeddings.index_store import IndexStore
-
 from tests.cli_runner import CITEBOT, ROOT, citebot_env, run
 from tests.conftest import MINI_CORPUS
 
@@ -69,8 +68,9 @@ def test_kill_during_embedding_keeps_the_old_index(built, tmp_path):
     for n in range(60):  # enough new passages that embedding takes a moment
         (corpus / "articles" / f"extra-{n}.md").write_text(
             f"---\nid: extra-{n}\ntitle: Extra {n}\npublisher: P\npublished: 2012\nkind: summary\n---\n"
-            + " ".join(f"Sentence {i} of extra source {n} talks about fingerprints at jail bookings." for i in range(40)))
-    process = subprocess.Popen(CITEBOT + ["index"], cwd=ROOT, env=citebot_env(home, corpus),
+            + " ".join(f"Sentence {i} of extra source {n} talks about fingerprints at jail bookings."
+                       for i in range(40)))
+    process = subprocess.Popen([*CITEBOT, "index"], cwd=ROOT, env=citebot_env(home, corpus),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stderr is not None
     line = process.stderr.readline()  # the first progress line: embedding has started

@@ -4,8 +4,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from embeddings.encoder import (BUNDLED_MODEL, Encoder, EncoderError, EncoderInput, _SentenceTransformersBackend,
-                                _TransformersBackend, resolve_model)
+from embeddings.encoder import (
+    BUNDLED_MODEL,
+    Encoder,
+    EncoderError,
+    EncoderInput,
+    _SentenceTransformersBackend,
+    _TransformersBackend,
+    resolve_model,
+)
 from embeddings.onnx_backend import OnnxBackend
 
 TEXTS = ["which states opted out?", "Illinois Gov. Pat Quinn ended the agreement on May 4, 2011. " * 40, "x"]
@@ -53,7 +60,7 @@ def test_unknown_model_is_a_clear_error():
 
 def test_passages_come_back_in_the_order_given_whatever_their_lengths(encoder):
     """Batches are formed longest first; each result must still belong to the input at its position."""
-    items = [EncoderInput(text, ((0, len(text)),)) for text in TEXTS + ["a short one", TEXTS[1][:300]]]
+    items = [EncoderInput(text, ((0, len(text)),)) for text in [*TEXTS, "a short one", TEXTS[1][:300]]]
     encoded = encoder.encode_passages(items)
     one_by_one = [encoder.encode_passages([item])[0] for item in items]
     assert len(encoded) == len(items)

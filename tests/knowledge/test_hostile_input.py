@@ -1,6 +1,7 @@
 """Property tests: any bytes or text given to the readers yields records or our own clear error."""
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -83,6 +84,6 @@ def test_pdf_bytes_whole_and_truncated(lines, cut):
 def test_sentence_spans_cover_text_in_order(text):
     spans = split_sentences(text)
     assert all(0 <= a < b <= len(text) for a, b in spans)
-    assert all(b1 <= a2 for (_, b1), (a2, _) in zip(spans, spans[1:]))
+    assert all(b1 <= a2 for (_, b1), (a2, _) in itertools.pairwise(spans))
     source = Source(id="s", title="t", publisher="p", published="2011", kind="summary", text=text)
     assert [s for p in split_into_passages(source) for s in p.sentences] == [text[a:b] for a, b in spans]

@@ -92,7 +92,7 @@ def test_a_database_migrated_by_a_newer_citebot_is_refused(store: ActivityStore,
     with store.database.transaction() as tx:
         tx.run("INSERT INTO schema_migrations (version, applied_at, about) VALUES (?,?,?)",
                (LATEST_VERSION + 1, 0.0, "from the future"))
-    with pytest.raises(ActivityStoreError, match="newer than this citebot knows.*upgrade citebot"):
+    with pytest.raises(ActivityStoreError, match=r"newer than this citebot knows.*upgrade citebot"):
         open_store(database_url, tmp_path / "activity.sqlite")
 
 

@@ -11,6 +11,7 @@ import asyncio
 import ctypes
 import ctypes.util
 import gc
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ MINI_QUESTIONS = [
 
 
 def user_ids(count: int, base: int = 310_000_000_000_000_000) -> list[str]:
-    """count distinct snowflake-shaped user ids."""
+    """Count distinct snowflake-shaped user ids."""
     return [str(base + i) for i in range(count)]
 
 
@@ -45,7 +46,7 @@ def rss_bytes() -> int:
 
 
 def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's malloc_trim, or None on other C libraries."""
+    """Glibc's malloc_trim, or None on other C libraries."""
     try:
         return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
     except (OSError, AttributeError):
@@ -124,7 +125,7 @@ class Tracker:
 
     async def ask_paced(self, count: int, seconds: float, users: list[str], questions: list[str],
                         on_progress=None, guilds: list[str] | None = None) -> list[Sent]:
-        """count questions spread evenly over seconds, users, questions (and guilds) taken round-robin.
+        """Count questions spread evenly over seconds, users, questions (and guilds) taken round-robin.
 
         Each send is scheduled on an absolute clock, so a slow send does not push the rest back.
         on_progress(i) is awaited after the i-th send (e.g. to inject a fault mid-run).
@@ -241,4 +242,4 @@ def heartbeat_ack_gaps(fake: FakeDiscord, since: float, until: float | None = No
     """Gaps between consecutive heartbeat ACKs the fake sent in [since, until] (edges included as points)."""
     until = time.monotonic() if until is None else until
     points = [since] + [t for t in fake.heartbeats_acked if since <= t <= until] + [until]
-    return [b - a for a, b in zip(points, points[1:])]
+    return [b - a for a, b in itertools.pairwise(points)]

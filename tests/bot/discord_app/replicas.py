@@ -49,7 +49,7 @@ class BotProcess:
             self.process.send_signal(signal.SIGTERM)
             try:
                 await asyncio.wait_for(self.process.wait(), 60)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 await self.kill()
         return self.process.returncode
 

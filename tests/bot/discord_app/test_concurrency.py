@@ -24,7 +24,8 @@ async def test_twenty_concurrent_questions_are_all_acknowledged_while_heartbeats
 
     # The answers ran in worker threads: the event loop kept heartbeating every ~100 ms throughout.
     elapsed = time.monotonic() - since
-    print(f"burst: {elapsed:.2f} s, slowest ack {max(delays):.3f} s, heartbeat gap {fake.max_heartbeat_gap(since):.3f} s")
+    print(f"burst: {elapsed:.2f} s, slowest ack {max(delays):.3f} s, "
+          f"heartbeat gap {fake.max_heartbeat_gap(since):.3f} s")
     assert fake.max_heartbeat_gap(since) < 0.5, fake.max_heartbeat_gap(since)
     assert len(fake.heartbeats_acked) - acked_before >= int(elapsed / 0.1 * 0.5)
     fake.assert_clean()

@@ -187,7 +187,7 @@ async def test_wrong_content_type_is_refused(site):
 
 
 async def test_slow_pages_time_out(site):
-    with pytest.raises(SourceRejected, match="longer than 0.3 seconds"):
+    with pytest.raises(SourceRejected, match=r"longer than 0\.3 seconds"):
         await fetcher(allow_private=True, timeout=0.3).fetch(f"{site.base}/slow")
 
 

@@ -190,7 +190,7 @@ async def test_faults_429_500_and_a_dropped_gateway_are_retried_and_each_questio
             wait = later[0].at - bad.at
             assert wait >= (fault.retry_after if fault.status == 429 else 1.0) - 0.05, (name, wait)
     assert sum(len(f.served) for f in faults.values()) == 7
-    assert sorted(set(s for item in items for s in item.rejected)) == [429, 500]
+    assert sorted({s for item in items for s in item.rejected}) == [429, 500]
 
     # The gateway was closed once and resumed (not re-identified); the buffered questions were replayed.
     assert fake.gateway_connections[0].close_code == 4000

@@ -35,7 +35,7 @@ def test_endpoints_come_from_settings(restore_endpoints, tmp_path):
     configure_endpoints(Settings(home=tmp_path, discord_api_base="http://127.0.0.1:9/api/v10/",
                                  discord_gateway="ws://127.0.0.1:9/gateway"))
     assert discord.http.Route.BASE == "http://127.0.0.1:9/api/v10"
-    assert discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY == yarl.URL("ws://127.0.0.1:9/gateway")
+    assert yarl.URL("ws://127.0.0.1:9/gateway") == discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
 
 
 def test_serve_reports_an_unreachable_discord(restore_endpoints, built_home, tmp_path, encoder, caplog, monkeypatch):
