@@ -34,7 +34,7 @@ SHORT_LISTS = 50
 def convex_search(search, question: str, k: int, scope=None):
     """SearchIndex.search with the candidates fused by a min-max convex combination instead of RRF."""
     from embeddings.search import Hit, SearchResult
-    from embeddings.text_tokens import tokenize
+    from embeddings.tokenizer import tokenize
     from knowledge.aliases import expand_aliases
 
     question = expand_aliases(question, search.stored.aliases)

@@ -2,7 +2,7 @@
 
 Every SciFact abstract becomes a citebot Source (title + text), is split by knowledge.passages into passages,
 encoded by embeddings.encoder.Encoder exactly as IndexStore does (title, newline, passage), and tokenized
-for BM25 by embeddings.text_tokens.tokenize (BM25 sees the title too, as in embeddings/search.py).
+for BM25 by embeddings.tokenizer.tokenize (BM25 sees the title too, as in embeddings/search.py).
 A document scores as its best passage (max-pooling). Reported: NDCG@10 and Recall@100 on the test queries.
 
 The methods below were all fixed before looking at test results (equal weights, RRF k=60 from the RRF
@@ -130,7 +130,7 @@ def minmax(scores: np.ndarray) -> np.ndarray:
 
 def candidate_convex(index, question: str, query_vector: np.ndarray, candidates: int) -> list[int]:
     """Passage rows ranked by the convex combination over SearchIndex's candidate set (see run())."""
-    from embeddings.text_tokens import tokenize
+    from embeddings.tokenizer import tokenize
 
     _, dense_ids = index.vectors.search(query_vector, candidates)
     bm25_all = index.bm25.scores(tokenize(question))
@@ -151,7 +151,7 @@ def run(args) -> dict:
     from embeddings.encoder import EncoderInput, resolve_model
     from embeddings.index_store import PassageRecord, StoredIndex, encoder_input, source_key
     from embeddings.search import SearchConfig, SearchIndex
-    from embeddings.text_tokens import tokenize
+    from embeddings.tokenizer import tokenize
     from knowledge.passages import DEFAULT_MAX_WORDS, split_into_passages
 
     folder = Path(args.data_dir)

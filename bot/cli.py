@@ -11,11 +11,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.errors import CitebotError
+from bot.errors import EXIT_ERROR, EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, CitebotError
 from embeddings.errors import EmbeddingsError
 from knowledge.languages import ENGLISH, LANGUAGES
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INDEX, EXIT_SKIPPED = 0, 1, 2, 3, 4
 # Commands that answer once and end: they skip garbage collection and interpreter teardown (see console).
 ONE_SHOT_COMMANDS = frozenset({"ask", "sources", "stats", "check", "prepare"})
 

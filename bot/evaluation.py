@@ -86,7 +86,7 @@ def read_question_set(path: Path) -> list[Question]:
 
 
 def evaluate(service: KnowledgeService, questions: list[Question]) -> dict:
-    """Run every question through the service and compute DESIGN.md's metrics."""
+    """Run every question through the service and compute the metrics of docs/ARCHITECTURE.md (Contracts)."""
     per_question = []
     for q in questions:
         answer = service.answer(q.question)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.errors import CitebotError
+from bot.errors import EXIT_USAGE, CitebotError
 from embeddings.model_options import BACKENDS, BUNDLED_MODEL, PRECISIONS
 from knowledge.languages import ENGLISH, LANGUAGES
 
@@ -147,7 +147,7 @@ class Settings(BaseSettings):
 class SettingsError(CitebotError):
     """A setting in the environment or .env has a value citebot cannot use."""
 
-    exit_code = 2
+    exit_code = EXIT_USAGE
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings import text_tokens
 from embeddings.bm25 import BM25Config, BM25Index, Postings
-from embeddings.text_tokens import tokenize
+from embeddings.tokenizer import TOKENIZER_FINGERPRINT, tokenize
 
 BM25_FILE = "bm25.npz"
 SENTENCE_BM25_FILE = "sentence_bm25.npz"
@@ -24,7 +23,7 @@ def passage_tokens(title: str, text: str) -> list[str]:
 
 def tokenizer_fingerprint(config: BM25Config) -> str:
     """Changes whenever tokenizing or scoring would: a stored index made otherwise is not used."""
-    digest = hashlib.sha256(Path(text_tokens.__file__).read_bytes())
+    digest = hashlib.sha256(TOKENIZER_FINGERPRINT.encode())
     digest.update(json.dumps(asdict(config), sort_keys=True).encode())
     return digest.hexdigest()
 

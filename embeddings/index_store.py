@@ -20,9 +20,10 @@ from embeddings.bm25 import BM25Index
 from embeddings.bm25_store import BM25_FILE, SENTENCE_BM25_FILE, build_bm25, build_sentence_bm25, load_bm25, save_bm25
 from embeddings.encoder import Encoder, EncoderInput
 from embeddings.files import exclusive_lock, file_sha256
+from embeddings.tokenizer import TOKENIZER_FINGERPRINT
 from knowledge.corpus_loader import Corpus
 from knowledge.passages import split_into_passages
-from knowledge.records import Passage, Source, StatisticRow
+from knowledge.records import SHARED_SCOPE, Passage, Source, StatisticRow
 
 # 3: sentences are embedded on their own, and BM25 over sentences is stored beside BM25 over passages.
 # 4: sources record their language and, for a summary of another source, which one.
@@ -297,7 +298,8 @@ class IndexStore:
 
     @staticmethod
     def _fingerprint(corpus: Corpus, hashes: list[str], model: str) -> str:
-        digest = hashlib.sha256(f"{FORMAT_VERSION}\0{model}\0".encode())
+        # The tokenizer's fingerprint too: editing it must rebuild the stored BM25 indexes, not only reload them.
+        digest = hashlib.sha256(f"{FORMAT_VERSION}\0{model}\0{TOKENIZER_FINGERPRINT}\0".encode())
         for source in corpus.sources:
             meta = asdict(source)
             meta.pop("text")
@@ -330,7 +332,7 @@ class IndexStore:
             db.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?,?)", rows)
             scope_of = {s.path: s.scope for s in corpus.sources}
             db.executemany("INSERT INTO statistics VALUES (?,?,?)", [
-                (r.id, scope_of.get(r.path, "shared"), json.dumps(asdict(r))) for r in corpus.statistics])
+                (r.id, scope_of.get(r.path, SHARED_SCOPE), json.dumps(asdict(r))) for r in corpus.statistics])
             db.executemany("INSERT INTO aliases VALUES (?,?)", corpus.aliases)
         crash_point("after-metadata")
         np.save(staging / "vectors.npy", vectors)

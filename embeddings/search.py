@@ -9,7 +9,7 @@ from embeddings.bm25_store import build_bm25, build_sentence_bm25
 from embeddings.encoder import Encoder
 from embeddings.index_store import PassageRecord, StoredIndex
 from embeddings.spelling import Spelling
-from embeddings.text_tokens import tokenize
+from embeddings.tokenizer import tokenize
 from embeddings.vector_store import VectorStore, VectorStoreConfig
 from knowledge.aliases import expand_aliases
 from knowledge.records import SHARED_SCOPE, STATISTIC_KIND, Source

@@ -95,7 +95,7 @@ def ranked_passages(result: SearchResult) -> tuple[RankedPassage, ...]:
 
 
 class Composer:
-    """Turns a search result into an Answer, following DESIGN.md's promises."""
+    """Turns a search result into an Answer, keeping the promises of docs/ARCHITECTURE.md."""
 
     def __init__(self, index: SearchIndex, scorer: AnswerScorer, config: AnswerConfig = AnswerConfig(),
                  examples: ExampleMemory | None = None) -> None:

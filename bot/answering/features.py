@@ -8,10 +8,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.answering.examples import NO_SUPPORT, Support
+from bot.answering.question_terms import accepted_forms, names_and_numbers, question_terms
 from bot.answering.question_types import FIGURE_WANTS, Wants, asks_rather_than_tells, classify, holds
 from embeddings.search import Hit, SearchIndex, SearchResult
 from embeddings.spelling import NAME_MIN_LENGTH
-from embeddings.text_tokens import accepted_forms, names_and_numbers, question_terms, tokenize
+from embeddings.tokenizer import tokenize
 from knowledge.dates import human_date
 from knowledge.languages import FUNCTION_WORDS, SPANISH, detect_language
 from knowledge.records import STATISTIC_KIND

@@ -62,7 +62,7 @@ class Answer:
     language: str = DEFAULT_LANGUAGE  # the language the answer is rendered in (the question's)
 
     def to_json(self) -> dict:
-        """The `citebot ask --json` object of DESIGN.md."""
+        """The `citebot ask --json` object (docs/ARCHITECTURE.md, Contracts)."""
         return {
             "question": self.question,
             "answer": self.answer,

@@ -11,7 +11,7 @@ import numpy as np
 
 from bot.answering.question_types import classify
 from bot.answering.scorer import LogisticModel, ScorerError
-from embeddings.text_tokens import tokenize
+from embeddings.tokenizer import tokenize
 from knowledge.corpus_loader import BUNDLED_CORPUS
 
 BUNDLED_PIN_MATCHER = BUNDLED_CORPUS / "pin_matcher.json"

@@ -1,4 +1,4 @@
-"""Check an answer against DESIGN.md's citation promise: markers 1..k in order, every stretch quoted."""
+"""Check an answer against the citation promise (docs/ARCHITECTURE.md): markers 1..k, every stretch quoted."""
 from __future__ import annotations
 
 import re

@@ -36,10 +36,9 @@ SPANISH_COMMAND_TEXT = {
     # /kb keeps its English names (organizers share them across servers); its descriptions are translated.
     "Organizers: manage the sources citebot answers from here":
         "Organizadores: administran las fuentes de las que citebot responde aquí",
-    "Add a web page or document (http/https, up to 5 MB)":
-        "Agrega una página web o un documento (http/https, hasta 5 MB)",
-    "Add a file: .md, .txt, .html, .pdf or .csv (up to 10 MB)":
-        "Agrega un archivo: .md, .txt, .html, .pdf o .csv (hasta 10 MB)",
+    # The size limits are settings: the refusal of a file too large says the one in force.
+    "Add a web page or document (http/https)": "Agrega una página web o un documento (http/https)",
+    "Add a file: .md, .txt, .html, .pdf or .csv": "Agrega un archivo: .md, .txt, .html, .pdf o .csv",
     "Remove a source this server added": "Quita una fuente que agregó este servidor",
     "List this server's sources and who added each": "Lista las fuentes de este servidor y quién agregó cada una",
     "Re-read every source and bring the index up to date": "Vuelve a leer todas las fuentes y pone el índice al día",

@@ -19,13 +19,10 @@ from bot.discord_app.rendering import LIST_LINES, gaps_embed, notice_embed, page
 from bot.discord_app.text import clip, safe
 from bot.errors import CitebotError, SourceRejected
 from bot.messages import say
-from knowledge.readers import SourceDefaults
+from knowledge.readers import SUPPORTED_SUFFIXES, SourceDefaults
 from knowledge.records import STATISTIC_KIND, Source
 
 log = logging.getLogger(__name__)
-
-UPLOAD_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".csv")
-
 
 def one_per_file(sources: list[Source]) -> list[Source]:
     """Sources with each statistics CSV collapsed into one entry (its rows are removed together)."""
@@ -79,7 +76,7 @@ class KnowledgeBaseGroup(app_commands.Group):
         """The private confirmation (title and text already in the organizer's language)."""
         await interaction.followup.send(embed=notice_embed(title, text), ephemeral=True)
 
-    @app_commands.command(name="add-url", description="Add a web page or document (http/https, up to 5 MB)")
+    @app_commands.command(name="add-url", description="Add a web page or document (http/https)")
     @app_commands.describe(url="The page's address, e.g. https://example.org/report.pdf")
     async def add_url(self, interaction: discord.Interaction, url: app_commands.Range[str, 8, 2048]) -> None:
         """/kb add-url: fetch safely, store for this server, audit."""
@@ -97,16 +94,16 @@ class KnowledgeBaseGroup(app_commands.Group):
         await self._reply(interaction, say("kb_added_title", language),
                           f"{described(sources)}\n\n{say('kb_added', language)}")
 
-    @app_commands.command(name="upload", description="Add a file: .md, .txt, .html, .pdf or .csv (up to 10 MB)")
+    @app_commands.command(name="upload", description="Add a file: .md, .txt, .html, .pdf or .csv")
     @app_commands.describe(file="The source file (CSV files must use the statistics columns)")
     async def upload(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
         """/kb upload: type and size checked before and after the download, stored, audited."""
         client = citebot(interaction)
         limit = client.settings.upload_max_bytes
         suffix = Path(file.filename).suffix.lower()
-        if suffix not in UPLOAD_SUFFIXES:
+        if suffix not in SUPPORTED_SUFFIXES:
             raise SourceRejected(f"{file.filename} is a {suffix or 'file without extension'}; "
-                                 f"upload one of {', '.join(UPLOAD_SUFFIXES)}.")
+                                 f"upload one of {', '.join(SUPPORTED_SUFFIXES)}.")
         if file.size > limit:  # refuse before downloading anything
             raise SourceRejected(f"{file.filename} is {file.size / 1024 / 1024:.1f} MB; the limit is "
                                  f"{limit / 1024 / 1024:g} MB.")

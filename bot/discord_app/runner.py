@@ -16,14 +16,13 @@ import discord.http
 import yarl
 
 from bot.discord_app.client import CitebotClient
-from bot.errors import CitebotError
+from bot.errors import EXIT_ERROR, EXIT_INDEX, EXIT_OK, EXIT_USAGE, CitebotError
 from bot.service import KnowledgeService
 from bot.settings import Settings
 from knowledge.languages import ENGLISH, SPANISH
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INDEX = 0, 1, 2, 3
 DRAIN_SECONDS = 10.0  # how long a shutdown waits for answers in progress
 WARM_UP_QUESTION = "What do the sources say?"
 WARM_UP_QUESTION_ES = "¿Qué es Comunidades Seguras?"  # loads the multilingual index before members ask

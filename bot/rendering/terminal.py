@@ -8,7 +8,7 @@ from bot.answering.models import Answer, Citation
 from bot.messages import say
 from bot.rendering.common import citation_byline, citation_title, statistic_source
 from knowledge.dates import human_date
-from knowledge.records import Source, StatisticRow
+from knowledge.records import SHARED_SCOPE, Source, StatisticRow
 
 
 def _width() -> int:
@@ -46,7 +46,7 @@ def render_sources(sources: list[Source]) -> str:
         lines += textwrap.wrap(f"{human_date(source.published):>18}  {source.title}", width,
                                subsequent_indent=" " * 20)
         detail = f"{' ' * 20}{source.publisher} · {source.kind} · id {source.id}"
-        if source.scope != "shared":
+        if source.scope != SHARED_SCOPE:
             detail += f" · server {source.scope}" + (f" · added by {source.added_by}" if source.added_by else "")
         lines.append(detail)
         if source.url:

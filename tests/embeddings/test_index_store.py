@@ -134,7 +134,7 @@ def test_old_generations_are_collected(tmp_path, encoder, mini_corpus):
 
 def test_bm25_is_stored_with_the_generation_and_scores_as_one_built_at_load(tmp_path, encoder, mini_corpus):
     from embeddings.bm25_store import BM25_FILE, build_bm25
-    from embeddings.text_tokens import tokenize
+    from embeddings.tokenizer import tokenize
 
     store = IndexStore(tmp_path)
     store.build(corpus_of(mini_corpus), encoder)
@@ -158,6 +158,35 @@ def test_a_stored_bm25_from_other_tokenizing_is_ignored_and_rebuilt(tmp_path, en
     assert stored.bm25 is None  # made by the old tokenizer: not trusted
     search = SearchIndex(stored, encoder)
     assert search.search("Which governor ended the Illinois agreement?").hits[0].source.id == "mini-illinois-withdraws"
+
+
+def test_the_tokenizer_fingerprint_is_the_tokenizer_alone():
+    """Editing question analysis (or any other module) leaves stored BM25 valid: only tokenizer.py counts."""
+    import hashlib
+
+    from embeddings import tokenizer
+
+    recorded = tokenizer.TOKENIZER_FINGERPRINT
+    assert recorded == hashlib.sha256(Path(tokenizer.__file__).read_bytes()).hexdigest()
+    assert Path(tokenizer.__file__).name == "tokenizer.py"
+
+
+def test_an_edited_tokenizer_makes_index_rebuild_the_stored_bm25(tmp_path, encoder, mini_corpus, monkeypatch):
+    from embeddings import bm25_store, index_store
+    from embeddings.bm25_store import BM25_FILE, load_bm25
+
+    store = IndexStore(tmp_path)
+    store.build(corpus_of(mini_corpus), encoder)
+    before = store.current_generation()
+    assert not store.build(corpus_of(mini_corpus), encoder).changed  # same tokenizer: nothing to do
+    for module in (bm25_store, index_store):  # what editing tokenizer.py changes
+        monkeypatch.setattr(module, "TOKENIZER_FINGERPRINT", "an edited tokenizer")
+    assert load_bm25(before / BM25_FILE) is None  # the old file is stale now ...
+    report = store.build(corpus_of(mini_corpus), encoder)
+    assert report.changed and report.embedded == 0  # ... so `citebot index` writes a generation, embedding nothing
+    after = store.current_generation()
+    assert after != before and load_bm25(after / BM25_FILE) is not None
+    assert store.load().bm25 is not None
 
 
 def test_a_generation_without_stored_bm25_still_loads(tmp_path, encoder, mini_corpus):

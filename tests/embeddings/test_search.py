@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.answering.question_terms import names_and_numbers
 from embeddings.bm25 import BM25Index
 from embeddings.search import SearchIndex, reciprocal_rank_fusion
-from embeddings.text_tokens import names_and_numbers, tokenize
+from embeddings.tokenizer import tokenize
 from embeddings.vector_store import VectorStore, VectorStoreConfig
 
 DEV_QUESTIONS = Path(__file__).parents[1] / "data" / "dev.jsonl"

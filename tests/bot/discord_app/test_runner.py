@@ -12,7 +12,8 @@ import discord.http
 import pytest
 import yarl
 
-from bot.discord_app.runner import EXIT_ERROR, EXIT_OK, EXIT_USAGE, configure_endpoints, prepare_index, run_bot, serve
+from bot.discord_app.runner import configure_endpoints, prepare_index, run_bot, serve
+from bot.errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from bot.settings import Settings
 from tests.conftest import MINI_CORPUS, make_service
 
