@@ -66,7 +66,8 @@ def raw_model(encoder):
 
 
 def measure(name: str, corpus, encoder, raw, rounds: int, reload) -> dict:
-    from embeddings.index_store import IndexStore, content_hash, encoder_input
+    from embeddings.generation import content_hash, encoder_input
+    from embeddings.index_store import IndexStore
     from knowledge.passages import split_into_passages
 
     inputs, seen = [], set()

@@ -100,7 +100,7 @@ SCHEMA = """CREATE TABLE passages (row INTEGER PRIMARY KEY, source_key TEXT NOT 
 def metadata(n: int, rng: np.random.Generator, folder: Path, bm25_sample: int) -> dict:
     """Write n passage rows to SQLite, load them as IndexStore.read_generation does, and measure."""
     from embeddings.bm25_store import build_bm25, load_bm25, save_bm25
-    from embeddings.index_store import PassageRecord
+    from embeddings.generation import PassageRecord
     from knowledge.records import Passage
 
     pool = [passage_text(rng) for _ in range(2000)]

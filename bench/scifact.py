@@ -149,7 +149,7 @@ def candidate_convex(index, question: str, query_vector: np.ndarray, candidates:
 def run(args) -> dict:
     from embeddings.bm25 import BM25Config, BM25Index
     from embeddings.encoder import EncoderInput, resolve_model
-    from embeddings.index_store import PassageRecord, StoredIndex, encoder_input, source_key
+    from embeddings.generation import PassageRecord, StoredIndex, encoder_input, source_key
     from embeddings.search import SearchConfig, SearchIndex
     from embeddings.tokenizer import tokenize
     from knowledge.passages import DEFAULT_MAX_WORDS, split_into_passages

@@ -1,18 +1,14 @@
 """citebot's own errors, with messages for the person who reads them."""
 from __future__ import annotations
 
+from knowledge.errors import CitebotError
+
 # The exit codes of every `citebot` command (docs/ARCHITECTURE.md, Contracts).
 EXIT_OK = 0
 EXIT_ERROR = 1  # unexpected: a bug, or Discord refusing the token
 EXIT_USAGE = 2  # bad input: a question, a file, a setting
 EXIT_INDEX = 3  # the index is damaged or missing and could not be built
 EXIT_SKIPPED = 4  # the index was built, but some source files were skipped
-
-
-class CitebotError(Exception):
-    """Base class: a problem we can explain to the user."""
-
-    exit_code = EXIT_ERROR
 
 
 class QuestionError(CitebotError):

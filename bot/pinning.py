@@ -13,7 +13,7 @@ from bot.answering.compose import ABSTAIN_TEXT, cited_answer
 from bot.answering.models import Answer, PinNote
 from bot.answering.pin_matcher import PinMatcher, pair_features
 from bot.errors import SourceRejected
-from embeddings.index_store import StoredIndex, source_key
+from embeddings.generation import StoredIndex, source_key
 from embeddings.search import SearchIndex, SearchResult
 from knowledge.aliases import expand_aliases
 from knowledge.records import SHARED_SCOPE, Source

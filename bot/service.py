@@ -26,7 +26,8 @@ from bot.replication import IndexKeeper, IndexRole, wait_for_request
 from bot.settings import Settings, build_encoder
 from embeddings.atomic import write_bytes_atomic, write_text_atomic
 from embeddings.encoder import Encoder
-from embeddings.index_store import BuildReport, IndexDamagedError, IndexMissingError, IndexStore, StoredIndex
+from embeddings.generation import StoredIndex
+from embeddings.index_store import BuildReport, IndexDamagedError, IndexMissingError, IndexStore
 from embeddings.multilingual import MULTILINGUAL_MODEL, MultilingualEncoder
 from embeddings.search import SearchConfig, SearchIndex, SearchResult
 from embeddings.vector_store import VectorStoreConfig

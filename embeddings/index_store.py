@@ -15,28 +15,33 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.atomic import crash_point, fsync_directory, fsync_file, write_text_atomic
-from embeddings.bm25 import BM25Index
+from embeddings.atomic import crash_point, fsync_directory, write_text_atomic
 from embeddings.bm25_store import BM25_FILE, SENTENCE_BM25_FILE, build_bm25, build_sentence_bm25, load_bm25, save_bm25
-from embeddings.encoder import Encoder, EncoderInput
+from embeddings.encoder import Encoder
+from embeddings.errors import EmbeddingsError
 from embeddings.files import exclusive_lock, file_sha256
+from embeddings.generation import FORMAT_VERSION, PASSAGE_COLUMNS, SOURCE_COLUMNS, Manifest, PassageRecord, StoredIndex
+from embeddings.generation_build import (
+    PlannedPassage,
+    PlanVectors,
+    embed_plan,
+    plan_passages,
+    sealed_files,
+    write_metadata,
+)
 from embeddings.tokenizer import TOKENIZER_FINGERPRINT
 from knowledge.corpus_loader import Corpus
-from knowledge.passages import split_into_passages
-from knowledge.records import SHARED_SCOPE, Passage, Source, StatisticRow
+from knowledge.records import Passage, Source, StatisticRow
 
-# 3: sentences are embedded on their own, and BM25 over sentences is stored beside BM25 over passages.
-# 4: sources record their language and, for a summary of another source, which one.
-FORMAT_VERSION = 4
 CURRENT_POINTER = "CURRENT"
 KEEP_GENERATIONS = 2  # the current one and the one before it, which a reader may still be loading
 
 
-class IndexError_(Exception):
+class IndexUnusableError(EmbeddingsError):
     """Base class for index problems."""
 
 
-class IndexMissingError(IndexError_):
+class IndexMissingError(IndexUnusableError):
     """No index has been built yet under this home."""
 
 
@@ -44,29 +49,12 @@ class IndexOutdatedError(IndexMissingError):
     """The index was written by an older citebot in a format this one does not read: build a new one."""
 
 
-class IndexDamagedError(IndexError_):
+class IndexDamagedError(IndexUnusableError):
     """An index file is truncated, garbled or inconsistent with its manifest."""
 
     def __init__(self, what: str) -> None:
         super().__init__(f"the index is damaged: {what}. Rebuild it from the sources with `citebot index --rebuild`.")
         self.what = what
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """What a generation holds: model, dimension, corpus fingerprint, counts, and file checksums."""
-
-    format_version: int
-    model: str
-    dimension: int
-    corpus_fingerprint: str
-    sources: int
-    passages: int
-    sentences: int
-    statistics: int
-    created: float
-    files: dict[str, dict]
-    encoder: str = "unknown"  # the runtime that embedded the newest vectors ("onnxruntime fp32", "transformers")
 
 
 @dataclass(frozen=True)
@@ -80,54 +68,6 @@ class BuildReport:
     sources: int
     generation: str
     changed: bool
-
-
-@dataclass(frozen=True)
-class PassageRecord:
-    """A stored passage: its text and sentences, and the source it came from."""
-
-    row: int
-    source_key: str  # "scope/id"
-    passage: Passage
-    content_hash: str
-
-
-def source_key(scope: str, source_id: str) -> str:
-    """Unique key of a source across scopes."""
-    return f"{scope}/{source_id}"
-
-
-def encoder_input(source: Source, passage: Passage) -> EncoderInput:
-    """What the encoder sees: the source title, a newline, then the passage (spans shifted)."""
-    prefix = f"{source.title}\n"
-    spans = tuple((a + len(prefix), b + len(prefix)) for a, b in passage.sentence_spans)
-    return EncoderInput(prefix + passage.text, spans)
-
-
-def content_hash(model: str, item: EncoderInput) -> str:
-    """Identity of an embedding: same model and same input text give the same vectors."""
-    digest = hashlib.sha256()
-    digest.update(f"{model}\0format {FORMAT_VERSION}\0".encode())
-    digest.update(item.text.encode())
-    digest.update(json.dumps(item.sentence_spans).encode())
-    return digest.hexdigest()
-
-
-_SCHEMA = """
-CREATE TABLE sources (key TEXT PRIMARY KEY, scope TEXT NOT NULL, id TEXT NOT NULL, title TEXT NOT NULL,
-    publisher TEXT NOT NULL, published TEXT NOT NULL, kind TEXT NOT NULL, url TEXT NOT NULL,
-    author TEXT NOT NULL, path TEXT NOT NULL, added_by TEXT NOT NULL, text TEXT NOT NULL,
-    language TEXT NOT NULL, summary_of TEXT NOT NULL);
-CREATE TABLE passages (row INTEGER PRIMARY KEY, source_key TEXT NOT NULL REFERENCES sources(key),
-    position INTEGER NOT NULL, text TEXT NOT NULL, spans TEXT NOT NULL, scope TEXT NOT NULL,
-    content_hash TEXT NOT NULL, first_sentence INTEGER NOT NULL);
-CREATE TABLE statistics (id TEXT NOT NULL, scope TEXT NOT NULL, data TEXT NOT NULL);
-CREATE TABLE aliases (alias TEXT PRIMARY KEY, meaning TEXT NOT NULL);
-"""
-
-
-_SOURCE_COLUMNS = ("scope", "id", "title", "publisher", "published", "kind", "url", "author", "path", "added_by",
-                   "text", "language", "summary_of")
 
 
 class IndexStore:
@@ -185,14 +125,13 @@ class IndexStore:
             sentence_vectors = np.load(generation / "sentence_vectors.npy", allow_pickle=False)
             with contextlib.closing(sqlite3.connect(f"file:{generation / 'metadata.sqlite'}?mode=ro", uri=True)) as db:
                 db.row_factory = sqlite3.Row
-                sources = {row["key"]: Source(**{name: row[name] for name in _SOURCE_COLUMNS})
-                           for row in db.execute(f"SELECT key, {', '.join(_SOURCE_COLUMNS)} FROM sources")}
+                sources = {row["key"]: Source(**{name: row[name] for name in SOURCE_COLUMNS})
+                           for row in db.execute(f"SELECT key, {', '.join(SOURCE_COLUMNS)} FROM sources")}
                 db.row_factory = None
                 records = []
                 offsets = [0]
                 for row, key, position, text, spans, scope, digest, first in db.execute(
-                        "SELECT row, source_key, position, text, spans, scope, content_hash, first_sentence "
-                        "FROM passages ORDER BY row"):
+                        f"SELECT {', '.join(PASSAGE_COLUMNS)} FROM passages ORDER BY row"):
                     spans_t = tuple(tuple(s) for s in json.loads(spans))
                     passage = Passage(sources[key].id, position, text, spans_t, scope)
                     records.append(PassageRecord(row, key, passage, digest))
@@ -242,62 +181,28 @@ class IndexStore:
         """The current generation if it is readable and made with the same model."""
         try:
             previous = self.load()
-        except IndexError_:
+        except IndexUnusableError:
             return None
         return previous if previous.manifest.model == model else None
 
     def _build_locked(self, corpus: Corpus, encoder: Encoder, rebuild: bool,
                       progress: Callable[[int, int], None] | None) -> BuildReport:
+        """Plan the passages, stop if nothing changed, embed what is new, write and switch a generation."""
         model = encoder.identity
         previous = None if rebuild else self._previous(model)
-        items: list[tuple[Source, Passage, EncoderInput, str]] = []
-        for source in corpus.sources:
-            for passage in split_into_passages(source):
-                item = encoder_input(source, passage)
-                items.append((source, passage, item, content_hash(model, item)))
-        fingerprint = self._fingerprint(corpus, [digest for *_, digest in items], model)
+        plan = plan_passages(corpus, model)
+        fingerprint = self._fingerprint(corpus, [p.content_hash for p in plan], model)
         if previous is not None and previous.manifest.corpus_fingerprint == fingerprint:
-            return BuildReport(0, len(items), 0, len(items), len(corpus.sources), previous.generation.name, False)
-
-        known = previous.vectors_by_hash() if previous is not None else {}
-        todo = [i for i, (*_, digest) in enumerate(items) if digest not in known]
-        unique_todo: dict[str, int] = {}
-        for i in todo:
-            unique_todo.setdefault(items[i][3], i)
-        done = 0
-
-        def step(count: int) -> None:
-            nonlocal done
-            done += count
-            if progress:
-                progress(done, len(unique_todo))
-
-        encoded = encoder.encode_passages([items[i][2] for i in unique_todo.values()], progress=step)
-        fresh = {digest: (e.vector, e.sentence_vectors) for digest, e in zip(unique_todo, encoded)}
-        if fresh:
-            dimension = next(iter(fresh.values()))[0].shape[0]
-        else:
-            dimension = previous.manifest.dimension if previous else 0
-        if not dimension and items:
-            dimension = encoder.dimension
-        vectors = np.zeros((len(items), dimension), dtype=np.float32)
-        sentence_blocks: list[np.ndarray] = []
-        for row, (*_, digest) in enumerate(items):
-            vector, sentences = fresh.get(digest) or known[digest]
-            vectors[row] = vector
-            sentence_blocks.append(sentences)
-        sentence_vectors = (np.concatenate(sentence_blocks) if sentence_blocks
-                            else np.zeros((0, dimension), dtype=np.float32))
-        kept_hashes = {digest for *_, digest in items}
-        removed = len(set(known) - kept_hashes) if previous is not None else 0
-        runtime = encoder.description if unique_todo or previous is None else previous.manifest.encoder
-        generation = self._write_generation(corpus, items, vectors, sentence_vectors, model, runtime, dimension,
-                                            fingerprint)
-        return BuildReport(len(unique_todo), len(items) - len(todo), removed, len(items), len(corpus.sources),
+            return BuildReport(0, len(plan), 0, len(plan), len(corpus.sources), previous.generation.name, False)
+        vectors = embed_plan(plan, previous, encoder, progress)
+        runtime = encoder.description if vectors.embedded or previous is None else previous.manifest.encoder
+        generation = self._write_generation(corpus, plan, vectors, model, runtime, fingerprint)
+        return BuildReport(vectors.embedded, vectors.reused, vectors.removed, len(plan), len(corpus.sources),
                            generation.name, True)
 
     @staticmethod
     def _fingerprint(corpus: Corpus, hashes: list[str], model: str) -> str:
+        """Changes whenever the generation would: sources, statistics, aliases, passages, model, tokenizer."""
         # The tokenizer's fingerprint too: editing it must rebuild the stored BM25 indexes, not only reload them.
         digest = hashlib.sha256(f"{FORMAT_VERSION}\0{model}\0{TOKENIZER_FINGERPRINT}\0".encode())
         for source in corpus.sources:
@@ -310,57 +215,39 @@ class IndexStore:
         digest.update("".join(hashes).encode())
         return digest.hexdigest()
 
-    def _write_generation(self, corpus: Corpus, items: list, vectors: np.ndarray, sentence_vectors: np.ndarray,
-                          model: str, runtime: str, dimension: int, fingerprint: str) -> Path:
+    def _write_generation(self, corpus: Corpus, plan: list[PlannedPassage], vectors: PlanVectors, model: str,
+                          runtime: str, fingerprint: str) -> Path:
+        """Write a complete generation beside the current one, then switch CURRENT to it."""
         name = f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.time_ns() % 1_000_000:06d}"
         staging = self.root / f".staging-{name}"
         staging.mkdir(parents=True)
-        db_path = staging / "metadata.sqlite"
-        with contextlib.closing(sqlite3.connect(db_path)) as db, db:
-            db.executescript(_SCHEMA)
-            db.executemany(
-                f"INSERT INTO sources (key, {', '.join(_SOURCE_COLUMNS)}) "
-                f"VALUES (?, {', '.join('?' for _ in _SOURCE_COLUMNS)})",
-                [(source_key(s.scope, s.id), *(getattr(s, name) for name in _SOURCE_COLUMNS))
-                 for s in corpus.sources])
-            first = 0
-            rows = []
-            for row, (source, passage, _item, digest) in enumerate(items):
-                rows.append((row, source_key(source.scope, source.id), passage.position, passage.text,
-                             json.dumps(passage.sentence_spans), passage.scope, digest, first))
-                first += len(passage.sentence_spans)
-            db.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?,?)", rows)
-            scope_of = {s.path: s.scope for s in corpus.sources}
-            db.executemany("INSERT INTO statistics VALUES (?,?,?)", [
-                (r.id, scope_of.get(r.path, SHARED_SCOPE), json.dumps(asdict(r))) for r in corpus.statistics])
-            db.executemany("INSERT INTO aliases VALUES (?,?)", corpus.aliases)
+        write_metadata(staging / "metadata.sqlite", corpus, plan)
         crash_point("after-metadata")
-        np.save(staging / "vectors.npy", vectors)
+        np.save(staging / "vectors.npy", vectors.passages)
         crash_point("after-vectors")
-        np.save(staging / "sentence_vectors.npy", sentence_vectors)
+        np.save(staging / "sentence_vectors.npy", vectors.sentences)
         # BM25 built here, once, rather than at every load: at a million passages that saves minutes.
-        save_bm25(build_bm25((source.title, passage.text) for source, passage, _item, _digest in items),
-                  staging / BM25_FILE)
-        save_bm25(build_sentence_bm25(sentence for _source, passage, _item, _digest in items
-                                      for sentence in passage.sentences), staging / SENTENCE_BM25_FILE)
-        files = {}
-        for path in sorted(staging.iterdir()):
-            fsync_file(path)
-            files[path.name] = {"size": path.stat().st_size, "sha256": file_sha256(path)}
-        manifest = Manifest(FORMAT_VERSION, model, int(dimension), fingerprint, len(corpus.sources), len(items),
-                            int(sentence_vectors.shape[0]), len(corpus.statistics), time.time(), files, runtime)
+        save_bm25(build_bm25((p.source.title, p.passage.text) for p in plan), staging / BM25_FILE)
+        save_bm25(build_sentence_bm25(sentence for p in plan for sentence in p.passage.sentences),
+                  staging / SENTENCE_BM25_FILE)
+        manifest = Manifest(FORMAT_VERSION, model, vectors.dimension, fingerprint, len(corpus.sources), len(plan),
+                            int(vectors.sentences.shape[0]), len(corpus.statistics), time.time(),
+                            sealed_files(staging), runtime)
         write_text_atomic(staging / "manifest.json", json.dumps(asdict(manifest), indent=2))
         fsync_directory(staging)
-        generation = self.root / name
+        self._publish(staging, name)
+        return self.root / name
+
+    def _publish(self, staging: Path, name: str) -> None:
+        """Rename the staged generation into place and switch CURRENT to it, each step durable."""
         crash_point("before-generation-rename")
-        os.rename(staging, generation)
+        os.rename(staging, self.root / name)
         fsync_directory(self.root)
         crash_point("after-generation-rename")
         # The switch: until this rename lands, readers keep using the previous generation.
         write_text_atomic(self.root / CURRENT_POINTER, name + "\n")
         crash_point("after-pointer")
         self._collect_garbage(keep=name)
-        return generation
 
     def _collect_garbage(self, keep: str) -> None:
         """Delete old generations and abandoned staging folders, keeping the newest few."""
@@ -368,26 +255,3 @@ class IndexStore:
         old = [p for p in generations if p.name != keep][: max(0, len(generations) - KEEP_GENERATIONS)]
         for path in old + list(self.root.glob(".staging-*")):
             shutil.rmtree(path, ignore_errors=True)
-
-
-@dataclass
-class StoredIndex:
-    """A loaded generation: metadata, vectors and statistics, read-only after load."""
-
-    manifest: Manifest
-    generation: Path
-    sources: dict[str, Source]
-    passages: list[PassageRecord]
-    vectors: np.ndarray
-    sentence_vectors: np.ndarray
-    sentence_offsets: np.ndarray  # passage row -> index of its first sentence vector; len = passages + 1
-    statistics: list[tuple[str, StatisticRow]]
-    aliases: dict[str, str]
-    bm25: BM25Index | None = None  # stored with the generation; None means build it from the passages
-    sentence_bm25: BM25Index | None = None  # likewise, over single sentences
-
-    def vectors_by_hash(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Embeddings of this generation keyed by content hash, for reuse by the next build."""
-        return {r.content_hash: (self.vectors[r.row],
-                                 self.sentence_vectors[self.sentence_offsets[r.row]:self.sentence_offsets[r.row + 1]])
-                for r in self.passages}

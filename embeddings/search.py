@@ -7,7 +7,7 @@ import numpy as np
 
 from embeddings.bm25_store import build_bm25, build_sentence_bm25
 from embeddings.encoder import Encoder
-from embeddings.index_store import PassageRecord, StoredIndex
+from embeddings.generation import PassageRecord, StoredIndex
 from embeddings.spelling import Spelling
 from embeddings.tokenizer import tokenize
 from embeddings.vector_store import VectorStore, VectorStoreConfig

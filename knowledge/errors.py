@@ -2,7 +2,13 @@
 from __future__ import annotations
 
 
-class KnowledgeError(Exception):
+class CitebotError(Exception):
+    """Base class of every error citebot explains to its reader instead of a traceback (all three layers)."""
+
+    exit_code = 1  # EXIT_ERROR of bot/errors.py, where every exit code is defined
+
+
+class KnowledgeError(CitebotError):
     """Base class for every error of the knowledge package."""
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from bot.evaluation import Question, collapse, is_named_sentence
 from embeddings.atomic import write_bytes_atomic
-from embeddings.index_store import StoredIndex
+from embeddings.generation import StoredIndex
 from embeddings.search import SearchIndex
 from knowledge.corpus_loader import BUNDLED_CORPUS
 from knowledge.records import STATISTIC_KIND
