@@ -26,7 +26,7 @@ from _common import REPO, benchmark_parser, log, machine, median, now, run_and_e
 
 QUESTION = "which states opted out?"
 
-# Phases of `citebot ask` in a fresh process, step by step as bot.cli.cmd_ask runs them (the same helpers).
+# Phases of `citebot ask` in a fresh process, step by step as bot.commands.answers.cmd_ask runs them (the same helpers).
 PHASES = rf"""
 import time, json
 t0 = time.perf_counter(); marks = {{}}
