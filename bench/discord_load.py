@@ -21,6 +21,7 @@ The double shares the bot's event loop and CPU: the figures include its cost, as
 
     python bench/discord_load.py [--corpus mini|bundled] [--questions 200] [--seconds 20] [--users 50] [--json]
     python bench/discord_load.py --seconds 2 --cooldown 0     # offered faster than it can answer: capacity
+    python bench/discord_load.py --processes 2 --questions 120 --cooldown 0   # two processes on PostgreSQL
 """
 from __future__ import annotations
 
@@ -264,7 +265,16 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=100,
                         help="questions in the unmeasured warm-up, 20 a second from users of their own (default 100)")
     parser.add_argument("--heartbeat-ms", type=int, default=1000, help="the double's heartbeat interval (default 1000)")
+    parser.add_argument("--processes", type=int, choices=[1, 2], default=1,
+                        help="2: the same load against `citebot serve` subprocesses, one on SQLite beside two on "
+                             "PostgreSQL with a shard each (bench/discord_replicas.py; mini corpus)")
     args = parser.parse_args()
+    if args.processes == 2:
+        import discord_replicas
+
+        result = discord_replicas.run(args)
+        emit(result, args.json, discord_replicas.human(result))
+        return
     spacing = args.users * args.seconds / args.questions
     if args.cooldown >= spacing:
         parser.error(f"--cooldown {args.cooldown:g} would refuse questions: each user asks every {spacing:g} s")
