@@ -28,11 +28,15 @@ def test_names_and_numbers_are_the_specific_terms():
 
 
 def test_bm25_prefers_rare_terms_and_shorter_documents():
-    docs = [tokenize(t) for t in ("detainer hold jail", "detainer " * 5 + "jail " * 30, "weather report sunny")]
+    docs = [tokenize(t) for t in ("detainer jail", "detainer " + "jail " * 30, "weather report sunny", "jail hold")]
     index = BM25Index(docs)
     scores = index.scores(tokenize("detainer"))
-    assert scores[2] == 0 and scores[0] > 0 and scores[1] > 0
-    assert index.idf_of("detain") > index.idf_of("jail") * 0  # known term has a finite idf
+    assert scores[2] == 0 and scores[3] == 0
+    assert scores[0] > scores[1] > 0  # the same one mention counts for more in the shorter document
+    assert index.idf_of("detain") > index.idf_of("jail") > 0  # in 2 of 4 documents against 3 of 4
+    # A document holding the rare word outranks one holding only the common word, however often.
+    both = index.scores(tokenize("detainer jail"))
+    assert both[0] > both[3] > 0
     assert index.share_of_documents("unknown") is None
     assert np.all(index.scores([]) == 0)
 
