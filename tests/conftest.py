@@ -81,3 +81,13 @@ def postgres_server():
 def postgres_url(postgres_server) -> str:
     """The URL of a fresh, empty database on the session's PostgreSQL server."""
     return postgres_server.new_database()
+
+
+CORPUS_FIXTURES = {"bundled_service"}  # fixtures that answer from the bundled corpus's content
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that answers from the bundled corpus `corpus`: `pytest -m "not corpus"` tests the engine."""
+    for item in items:
+        if CORPUS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.corpus)

@@ -4,8 +4,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from bot.answering.validation import citation_problems
 from bot.evaluation import evaluate, read_question_set
+
+pytestmark = pytest.mark.corpus  # checks what the bundled corpus says
 
 DEV = Path(__file__).parents[1] / "data" / "dev.jsonl"
 

@@ -5,7 +5,11 @@ the languages, indexes and citations; how well unseen questions are answered is 
 """
 from __future__ import annotations
 
+import pytest
+
 from knowledge.languages import ENGLISH, SPANISH
+
+pytestmark = pytest.mark.corpus  # checks what the bundled corpus says
 
 
 def test_spanish_questions_are_answered_from_spanish_summaries_where_they_exist(bundled_service):

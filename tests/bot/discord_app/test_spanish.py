@@ -4,9 +4,12 @@ from __future__ import annotations
 import re
 import shutil
 
+import pytest
 import pytest_asyncio
 
 from tests.conftest import make_service
+
+pytestmark = pytest.mark.corpus  # checks what the bundled corpus says
 
 # From the Spanish train split (example questions): what is tested here is the language, not generalization.
 SPANISH_Q = "¿Qué es un detainer (orden de retención)?"
