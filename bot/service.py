@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from bot.messages import say
 from bot.pinning import Candidate, PinBoard, pinned_answer, visible_scopes
 from bot.replication import IndexKeeper, IndexRole, wait_for_request
 from bot.settings import Settings, build_encoder
-from embeddings.atomic import write_bytes_atomic, write_text_atomic
+from bot.uploads import UploadFolders, provenance
 from embeddings.encoder import Encoder
 from embeddings.generation import StoredIndex
 from embeddings.index_store import BuildReport, IndexDamagedError, IndexMissingError, IndexStore
@@ -100,6 +99,7 @@ class KnowledgeService:
         self._composer: Composer | None = None
         self._load_lock = threading.Lock()
         self._write_lock = threading.Lock()
+        self.uploads = UploadFolders(settings.uploads_home, self._write_lock)
         self._rejected_generation: Path | None = None  # a newer generation found damaged: not retried
         self._switch_lock = threading.Lock()
         self._switching: threading.Thread | None = None
@@ -130,7 +130,7 @@ class KnowledgeService:
     def build_index(self, rebuild: bool = False, progress: Progress | None = None) -> IndexOutcome:
         """Bring the index up to date with the sources and switch the searchable index to it."""
         with self._write_lock:
-            corpus = self._with_upload_metadata(self.load_corpus())
+            corpus = self.uploads.with_metadata(self.load_corpus())
             # With a multilingual index, the English one holds English sources only: English questions are
             # answered as before, and every other language is answered from the multilingual index.
             english = (replace(corpus, sources=tuple(s for s in corpus.sources if s.language == ENGLISH))
@@ -398,9 +398,7 @@ class KnowledgeService:
 
     def scope_folder(self, scope: str) -> Path:
         """Folder holding a server's original source files."""
-        if not re.fullmatch(r"[A-Za-z0-9_-]+", scope) or scope == SHARED_SCOPE:
-            raise SourceRejected(f"{scope!r} is not a valid server scope")
-        return self.settings.uploads_home / scope
+        return self.uploads.folder(scope)
 
     def add_source(self, scope: str, filename: str, data: bytes, *, added_by: str = "",
                    defaults: SourceDefaults | None = None) -> tuple[Source, ...]:
@@ -427,46 +425,11 @@ class KnowledgeService:
                 raise SourceRejected(f"{filename!r} uses the id {source.id!r}, which {Path(existing.path).name} "
                                      "already has in this server; remove that source first or change the id")
         if not self.role.builds():
-            self._through_builder(scope, "add", target.name, data, json.dumps(_provenance(defaults)))
+            self._through_builder(scope, "add", target.name, data, json.dumps(provenance(defaults)))
             return result.sources
-        self._store_upload(scope, target.name, data, _provenance(defaults))
+        self.uploads.store(scope, target.name, data, provenance(defaults))
         self.build_index()
         return result.sources
-
-    def _store_upload(self, scope: str, name: str, data: bytes, provenance: dict[str, str]) -> None:
-        """Write an organizer's file and its provenance sidecar into the server's folder."""
-        target = self.scope_folder(scope) / Path(name).name  # a name from the queue never leaves the folder
-        with self._write_lock:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            write_bytes_atomic(target, data)
-            write_text_atomic(self._sidecar(target), json.dumps(provenance))
-
-    @staticmethod
-    def _sidecar(path: Path) -> Path:
-        """Hidden file beside an organizer's source holding who added it and where it came from."""
-        return path.with_name(f".{path.name}.meta.json")
-
-    def _with_upload_metadata(self, corpus: Corpus) -> Corpus:
-        """Fill what an organizer's file does not say itself (uploader, publisher, link) from its sidecar."""
-        generic = SourceDefaults()
-        sources = []
-        for source in corpus.sources:
-            sidecar = self._sidecar(Path(source.path))
-            if source.scope != SHARED_SCOPE and sidecar.is_file():
-                try:
-                    meta = json.loads(sidecar.read_text(encoding="utf-8"))
-                except (OSError, ValueError):
-                    log.warning("ignored unreadable %s", sidecar)
-                    meta = {}
-                source = replace(
-                    source, added_by=str(meta.get("added_by") or source.added_by),
-                    publisher=str(meta.get("publisher") or source.publisher)
-                    if source.publisher == generic.publisher else source.publisher,
-                    url=source.url or str(meta.get("url") or ""),
-                    published=str(meta.get("published") or source.published)
-                    if source.published == generic.published else source.published)
-            sources.append(source)
-        return replace(corpus, sources=tuple(sources))
 
     def remove_source(self, scope: str, source_id: str) -> Source:
         """Delete a server's source file (all rows of a CSV go with it) and update the index."""
@@ -477,23 +440,13 @@ class KnowledgeService:
         if not self.role.builds():
             self._through_builder(scope, "remove", Path(source.path).name)
             return source
-        self._delete_upload(scope, Path(source.path).name)
+        self.uploads.delete(scope, Path(source.path).name)
         self.build_index()
         return source
 
-    def _delete_upload(self, scope: str, name: str) -> None:
-        """Delete one of a server's files and its sidecar (a CSV takes all its rows with it)."""
-        path = self.scope_folder(scope) / Path(name).name
-        with self._write_lock:
-            if path.is_file():
-                path.unlink()
-                self._sidecar(path).unlink(missing_ok=True)
-
     def server_data(self, scope: str) -> ServerData:
         """Count what a server added and did (what forget_server would delete)."""
-        folder = self.scope_folder(scope)
-        files = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")] if folder.is_dir() else []
-        return ServerData(scope, len(files), self.activity.scope_counts(scope))
+        return ServerData(scope, self.uploads.count(scope), self.activity.scope_counts(scope))
 
     def forget_server(self, scope: str) -> ServerData:
         """Delete a server's own sources, provenance and activity records, then re-index without them."""
@@ -505,15 +458,9 @@ class KnowledgeService:
         if not self.role.builds():
             self._through_builder(scope, "forget")
             return before
-        self._delete_scope_folder(scope)
+        self.uploads.delete_scope(scope)
         self.build_index()
         return before
-
-    def _delete_scope_folder(self, scope: str) -> None:
-        with self._write_lock:
-            folder = self.scope_folder(scope)
-            if folder.exists():
-                shutil.rmtree(folder)
 
     # ----- several processes: one builder, many readers (README, Running several processes) -------------
 
@@ -538,11 +485,11 @@ class KnowledgeService:
         for request in pending:
             try:
                 if request.action == "add":
-                    self._store_upload(request.scope, request.name, request.data, json.loads(request.meta or "{}"))
+                    self.uploads.store(request.scope, request.name, request.data, json.loads(request.meta or "{}"))
                 elif request.action == "remove":
-                    self._delete_upload(request.scope, request.name)
+                    self.uploads.delete(request.scope, request.name)
                 elif request.action == "forget":
-                    self._delete_scope_folder(request.scope)
+                    self.uploads.delete_scope(request.scope)
             except (OSError, ValueError, SourceRejected) as exc:
                 errors[request.id] = f"the index builder could not make this change: {exc}"
         try:
@@ -589,8 +536,3 @@ class KnowledgeService:
         items = [s for s in search.stored.sources.values() if s.scope == scope]
         return sorted(items, key=lambda s: (s.published, s.id))
 
-
-def _provenance(defaults: SourceDefaults) -> dict[str, str]:
-    """An upload's metadata, kept beside the untouched original file (the corpus loader skips it)."""
-    return {"added_by": defaults.added_by, "publisher": defaults.publisher, "url": defaults.url,
-            "published": defaults.published}
