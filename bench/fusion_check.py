@@ -33,31 +33,20 @@ SHORT_LISTS = 50
 
 def convex_search(search, question: str, k: int, scope=None):
     """SearchIndex.search with the candidates fused by a min-max convex combination instead of RRF."""
-    from embeddings.search import Hit, SearchResult
+    from embeddings.search import SearchResult
     from embeddings.tokenizer import tokenize
     from knowledge.aliases import expand_aliases
 
     question = expand_aliases(question, search.stored.aliases)
     vector = search.encoder.encode_queries([question])[0]
-    tokens = tuple(tokenize(question))
-    allowed = search.allowed(scope)
-    n = SHORT_LISTS
-    _, dense_ids = search.vectors.search(vector, n, allowed)
-    bm25_all = search.bm25.scores(tokens)
-    if allowed is not None:
-        bm25_all = np.where(allowed, bm25_all, 0.0)
-    top = np.argpartition(-bm25_all, min(n, len(bm25_all) - 1))[:n]
-    top = top[bm25_all[top] > 0]
-    rows = np.unique(np.concatenate([dense_ids.astype(np.int64), top.astype(np.int64)]))
+    tokens = tuple(search.spelling.correct(t) for t in tokenize(question))
+    candidates = search.passage_candidates(vector, tokens, search.allowed(scope), SHORT_LISTS)
+    rows = np.unique(np.concatenate([candidates.dense_ids.astype(np.int64), candidates.bm25_ids.astype(np.int64)]))
     dense = search.stored.vectors[rows] @ vector
-    fused = 0.5 * minmax(dense) + 0.5 * minmax(bm25_all[rows])
+    fused = 0.5 * minmax(dense) + 0.5 * minmax(candidates.bm25_scores[rows])
     order = np.lexsort((rows, -fused))[:k]
-    hits = []
-    for i in order:
-        record = search.stored.passages[int(rows[i])]
-        hits.append(Hit(record, search.stored.sources[record.source_key], float(fused[i]), float(dense[i]),
-                        float(bm25_all[rows[i]])))
-    return SearchResult(question, vector, tokens, tuple(hits))
+    ranked = [(int(rows[i]), float(fused[i])) for i in order]
+    return SearchResult(question, vector, tokens, search.hits(ranked, candidates, vector))
 
 
 def run(args) -> dict:

@@ -36,25 +36,20 @@ def read_questions(path: Path) -> list[str]:
 def run(args) -> dict:
     from bot.service import KnowledgeService
     from bot.settings import Settings
+    from embeddings.search import SearchConfig
 
     questions = read_questions(Path(args.questions))
     with tempfile.TemporaryDirectory(prefix="citebot-bench-latency-") as home:
         settings = Settings(home=Path(home), corpus=[], include_bundled_corpus=True)
-        service = KnowledgeService(settings)
+        # --candidates (a diagnostic): the same index searched with another SearchConfig.candidates
+        service = KnowledgeService(settings, search_config=SearchConfig(candidates=args.candidates)
+                                   if args.candidates else SearchConfig())
         start = time.perf_counter()
         outcome = service.build_index()
         build_seconds = time.perf_counter() - start
         log(f"index built: {outcome.report.passages} passages from {outcome.report.sources} sources "
             f"in {build_seconds:.1f} s")
         search, composer = service.searchable_in(args.language)
-        if args.candidates:  # diagnostic: the same index searched with another SearchConfig.candidates
-            from dataclasses import replace
-
-            from bot.answering.compose import Composer
-            from embeddings.search import SearchIndex
-            search = SearchIndex(search.stored, service.encoder, replace(search.config, candidates=args.candidates))
-            composer = Composer(search, service.scorer, service.answer_config, composer.examples)
-            service._search, service._composer = search, composer  # what answer() uses
         encoder = search.encoder
         candidates = search.config.candidates
         k = settings.retrieve_passages

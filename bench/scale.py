@@ -92,22 +92,16 @@ def passage_text(rng: np.random.Generator, words: int = 110) -> tuple[str, list[
     return " ".join(text), spans
 
 
-SCHEMA = """CREATE TABLE passages (row INTEGER PRIMARY KEY, source_key TEXT NOT NULL, position INTEGER NOT NULL,
-    text TEXT NOT NULL, spans TEXT NOT NULL, scope TEXT NOT NULL, content_hash TEXT NOT NULL,
-    first_sentence INTEGER NOT NULL)"""  # the schema of embeddings/index_store.py's passages table
-
-
 def metadata(n: int, rng: np.random.Generator, folder: Path, bm25_sample: int) -> dict:
     """Write n passage rows to SQLite, load them as IndexStore.read_generation does, and measure."""
     from embeddings.bm25_store import build_bm25, load_bm25, save_bm25
-    from embeddings.generation import PassageRecord
-    from knowledge.records import Passage
+    from embeddings.generation import SCHEMA, read_passages
 
     pool = [passage_text(rng) for _ in range(2000)]
     path = folder / f"metadata-{n}.sqlite"
     start = time.perf_counter()
     with sqlite3.connect(path) as db:
-        db.execute(SCHEMA)
+        db.executescript(SCHEMA)  # the generation's own tables; only passages is filled
 
         def rows():
             first = 0
@@ -128,14 +122,8 @@ def metadata(n: int, rng: np.random.Generator, folder: Path, bm25_sample: int) -
     rss0 = rss_bytes()
     tracemalloc.start()
     start = time.perf_counter()
-    records = []
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        for row, key, position, text, spans, scope, digest, _first in db.execute(
-                "SELECT row, source_key, position, text, spans, scope, content_hash, first_sentence "
-                "FROM passages ORDER BY row"):
-            spans_t = tuple(tuple(s) for s in json.loads(spans))
-            records.append(PassageRecord(row, key, Passage(key.split("/", 1)[1], position, text, spans_t, scope),
-                                         digest))
+        records, _offsets = read_passages(db, lambda key: key.split("/", 1)[1])
     load_seconds = time.perf_counter() - start
     traced, _peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +81,20 @@ CREATE TABLE aliases (alias TEXT PRIMARY KEY, meaning TEXT NOT NULL);
 
 
 PASSAGE_COLUMNS = ("row", "source_key", "position", "text", "spans", "scope", "content_hash", "first_sentence")
+
+
+def read_passages(db: sqlite3.Connection, source_id_of: Callable[[str], str]) -> tuple[list[PassageRecord], list[int]]:
+    """Every passage row of a generation's metadata, in row order, and each passage's first sentence index."""
+    records = []
+    offsets = [0]
+    for row, key, position, text, spans, scope, digest, first in db.execute(
+            f"SELECT {', '.join(PASSAGE_COLUMNS)} FROM passages ORDER BY row"):
+        spans_t = tuple(tuple(s) for s in json.loads(spans))
+        records.append(PassageRecord(row, key, Passage(source_id_of(key), position, text, spans_t, scope), digest))
+        offsets.append(first + len(spans_t))
+    return records, offsets
+
+
 SOURCE_COLUMNS = ("scope", "id", "title", "publisher", "published", "kind", "url", "author", "path", "added_by",
                    "text", "language", "summary_of")
 

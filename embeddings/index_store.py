@@ -20,7 +20,7 @@ from embeddings.bm25_store import BM25_FILE, SENTENCE_BM25_FILE, build_bm25, bui
 from embeddings.encoder import Encoder
 from embeddings.errors import EmbeddingsError
 from embeddings.files import exclusive_lock, file_sha256
-from embeddings.generation import FORMAT_VERSION, PASSAGE_COLUMNS, SOURCE_COLUMNS, Manifest, PassageRecord, StoredIndex
+from embeddings.generation import FORMAT_VERSION, SOURCE_COLUMNS, Manifest, StoredIndex, read_passages
 from embeddings.generation_build import (
     PlannedPassage,
     PlanVectors,
@@ -31,7 +31,7 @@ from embeddings.generation_build import (
 )
 from embeddings.tokenizer import TOKENIZER_FINGERPRINT
 from knowledge.corpus_loader import Corpus
-from knowledge.records import Passage, Source, StatisticRow
+from knowledge.records import Source, StatisticRow
 
 CURRENT_POINTER = "CURRENT"
 KEEP_GENERATIONS = 2  # the current one and the one before it, which a reader may still be loading
@@ -128,14 +128,7 @@ class IndexStore:
                 sources = {row["key"]: Source(**{name: row[name] for name in SOURCE_COLUMNS})
                            for row in db.execute(f"SELECT key, {', '.join(SOURCE_COLUMNS)} FROM sources")}
                 db.row_factory = None
-                records = []
-                offsets = [0]
-                for row, key, position, text, spans, scope, digest, first in db.execute(
-                        f"SELECT {', '.join(PASSAGE_COLUMNS)} FROM passages ORDER BY row"):
-                    spans_t = tuple(tuple(s) for s in json.loads(spans))
-                    passage = Passage(sources[key].id, position, text, spans_t, scope)
-                    records.append(PassageRecord(row, key, passage, digest))
-                    offsets.append(first + len(spans_t))
+                records, offsets = read_passages(db, lambda key: sources[key].id)
                 statistics = [(scope, StatisticRow(**json.loads(data)))
                               for _, scope, data in db.execute("SELECT id, scope, data FROM statistics ORDER BY rowid")]
                 aliases = dict(db.execute("SELECT alias, meaning FROM aliases"))

@@ -66,6 +66,16 @@ class SearchResult:
     sentence_bm25: np.ndarray | None = None  # BM25 score of every sentence (0 where hidden)
 
 
+@dataclass(frozen=True)
+class Candidates:
+    """Each retriever's ranking of the visible passages, before fusion."""
+
+    dense_ids: np.ndarray
+    dense_scores: np.ndarray
+    bm25_ids: np.ndarray
+    bm25_scores: np.ndarray  # every passage's BM25 score (0 where hidden)
+
+
 def reciprocal_rank_fusion(rankings: list[tuple[np.ndarray, float]], k: int) -> dict[int, float]:
     """Sum of weight / (k + rank) over the rankings each id appears in (ranks start at 1)."""
     size = max((int(np.max(ids)) + 1 for ids, _ in rankings if len(ids)), default=0)
@@ -155,29 +165,41 @@ class SearchIndex:
         """Like search, with the question already encoded."""
         tokens = tuple(self.spelling.correct(t) for t in tokenize(question))
         allowed = self.allowed(scope, statistics, language)
-        n = self.config.candidates
+        candidates = self.passage_candidates(query_vector, tokens, allowed)
+        ranked = fused_top([(candidates.dense_ids, self.config.dense_weight),
+                            (candidates.bm25_ids, self.config.bm25_weight)],
+                           self.config.rrf_k, len(self.stored.passages), k)
+        allowed_sentences = None if allowed is None else allowed[self.sentence_rows]
+        sentence_bm25 = self.sentence_bm25.scores(tokens)
+        if allowed_sentences is not None:
+            sentence_bm25 = np.where(allowed_sentences, sentence_bm25, 0.0)
+        return SearchResult(question, query_vector, tokens, self.hits(ranked, candidates, query_vector),
+                            self._search_sentences(query_vector, sentence_bm25, allowed_sentences), allowed,
+                            sentence_bm25)
+
+    def passage_candidates(self, query_vector: np.ndarray, tokens: tuple[str, ...], allowed: np.ndarray | None,
+                           n: int | None = None) -> Candidates:
+        """Each retriever's best n visible passages (default: the configured candidates), before fusion."""
+        n = self.config.candidates if n is None else n
         dense_scores, dense_ids = self.vectors.search(query_vector, n, allowed)
         bm25_all = self.bm25.scores(tokens)
         if allowed is not None:
             bm25_all = np.where(allowed, bm25_all, 0.0)
-        bm25_ids = bm25_ranking(bm25_all, n)
-        ranked = fused_top([(dense_ids, self.config.dense_weight), (bm25_ids, self.config.bm25_weight)],
-                           self.config.rrf_k, len(self.stored.passages), k)
-        dense_of = dict(zip(dense_ids.tolist(), dense_scores.tolist()))
+        return Candidates(dense_ids, dense_scores, bm25_ranking(bm25_all, n), bm25_all)
+
+    def hits(self, ranked: list[tuple[int, float]], candidates: Candidates,
+             query_vector: np.ndarray) -> tuple[Hit, ...]:
+        """The fused (row, score) list as hits, each with its cosine and BM25 score."""
+        dense_of = dict(zip(candidates.dense_ids.tolist(), candidates.dense_scores.tolist()))
         hits = []
         for row, score in ranked:
             record = self.stored.passages[row]
             dense = dense_of.get(row)
             if dense is None:  # found by BM25 only: its cosine is still useful downstream
                 dense = float(self.stored.vectors[row] @ query_vector)
-            hits.append(Hit(record, self.stored.sources[record.source_key], score, dense, float(bm25_all[row])))
-        allowed_sentences = None if allowed is None else allowed[self.sentence_rows]
-        sentence_bm25 = self.sentence_bm25.scores(tokens)
-        if allowed_sentences is not None:
-            sentence_bm25 = np.where(allowed_sentences, sentence_bm25, 0.0)
-        return SearchResult(question, query_vector, tokens, tuple(hits),
-                            self._search_sentences(query_vector, sentence_bm25, allowed_sentences), allowed,
-                            sentence_bm25)
+            hits.append(Hit(record, self.stored.sources[record.source_key], score, dense,
+                            float(candidates.bm25_scores[row])))
+        return tuple(hits)
 
     def _search_sentences(self, query_vector: np.ndarray, bm25_all: np.ndarray,
                           allowed_sentences: np.ndarray | None) -> tuple[SentenceHit, ...]:
