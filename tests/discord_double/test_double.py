@@ -17,7 +17,7 @@ import pytest
 import pytest_asyncio
 from discord import app_commands
 
-from .fake_discord import DEFAULT_MEMBER_PERMISSIONS, EPHEMERAL, MANAGE_GUILD, FakeDiscord, running
+from . import DEFAULT_MEMBER_PERMISSIONS, EPHEMERAL, MANAGE_GUILD, FakeDiscord, running
 
 # The bot, the fake and the test must share one event loop: pin both scopes, whatever the project's
 # asyncio_default_fixture_loop_scope says (a session-loop fixture would freeze while a test awaits).

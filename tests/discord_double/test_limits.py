@@ -1,7 +1,7 @@
 """Discord's limits as the double checks them (pure functions, no client)."""
 from __future__ import annotations
 
-from .fake_discord import autocomplete_errors, command_errors, component_errors, message_errors
+from .validation import autocomplete_errors, command_errors, component_errors, message_errors
 
 
 def test_message_and_embed_limits():
