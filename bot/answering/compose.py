@@ -7,9 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.answering.examples import ExampleMemory
-from bot.answering.features import Candidate, FactCache, gather, question_features
+from bot.answering.features import Candidate, gather, question_features
 from bot.answering.models import Answer, Citation, RankedPassage
 from bot.answering.scorer import AnswerScorer
+from bot.answering.sentence_facts import FactCache
 from bot.messages import say
 from embeddings.search import Hit, SearchIndex, SearchResult
 from knowledge.records import Source
@@ -109,7 +110,7 @@ class Composer:
         """The candidate sentences and the scorer's probability that each answers the question."""
         support = self.examples.support(result.query_vector) if self.examples is not None else None
         candidates = gather(self.index, result, self.config.candidate_passages, self.config.min_sentence_words,
-                            support, self.facts)
+                            support, self.facts, self.scorer.adapter)
         if not candidates:
             return [], np.zeros(0)
         return candidates, self.scorer.sentence.probabilities(np.stack([c.features for c in candidates]))

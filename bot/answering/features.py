@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bot.answering.adapter import QueryAdapter
 from bot.answering.examples import NO_SUPPORT, Support
 from bot.answering.question_terms import accepted_forms, names_and_numbers, question_terms
-from bot.answering.question_types import FIGURE_WANTS, Wants, asks_rather_than_tells, classify, holds
+from bot.answering.question_types import FIGURE_WANTS, Wants, classify
+from bot.answering.sentence_facts import YEAR, FactCache
 from embeddings.search import Hit, SearchIndex, SearchResult
 from embeddings.spelling import NAME_MIN_LENGTH
-from embeddings.tokenizer import tokenize
-from knowledge.dates import human_date
 from knowledge.languages import FUNCTION_WORDS, SPANISH, detect_language
 from knowledge.records import STATISTIC_KIND
 
@@ -56,7 +56,12 @@ FEATURES = (
     "example_declined_same",   # ... above 0.8 only
     "example_nearest",         # cosine of the question to the closest example question of either kind
     "examples_available",      # whether there are example questions at all (a new corpus may have none)
+    "adapted_similarity",      # the learned question-to-answer similarity (bot/answering/adapter.py), 0 without one
+    "adapted_gap",             # ... how far below the best candidate's
 )
+ADAPTED = (FEATURES.index("adapted_similarity"), FEATURES.index("adapted_gap"))
+# Features a scorer file may lack (fitted before they existed): they count with weight 0.
+OPTIONAL_FEATURES = ("adapted_similarity", "adapted_gap")
 
 # What decides whether to answer at all: the best candidates' probabilities and what the best one lacks.
 _FROM_BEST = ("missing_names", "missing_rare_context", "unknown_terms", "unknown_share", "coverage",
@@ -83,8 +88,6 @@ def question_features(candidates: list[Candidate], probabilities: np.ndarray) ->
 
 _DEFINITION_QUESTION = re.compile(r"^\s*(what|who)(\s+(is|are|was|were)|'s|’s)\b|\bwhat does .+ mean\b|\bmeaning of\b"
                                   r"|\bdefin", re.I)
-_DEFINES = re.compile(r"\b(is|are|was|were)\s+(a|an|the)\b|\bmeans\b|\brefers? to\b|\bdefined\b|\bknown as\b", re.I)
-_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 EXAMPLE_CANDIDATES = 10  # sentences of the closest example questions that join the candidates...
 EXAMPLE_CANDIDATE_COSINE = 0.5  # ...when the example is at least this close to the question
 RARE_SHARE = 0.02  # a word in at most this share of passages is rare: it says what a question is specifically about
@@ -127,63 +130,6 @@ def coverage(weights: dict[str, float], tokens: frozenset[str] | set[str],
     return sum(w for t, w in weights.items() if not forms[t].isdisjoint(tokens)) / total
 
 
-@dataclass(frozen=True)
-class SentenceFacts:
-    """What features need of one sentence that does not depend on the question (worked out once)."""
-
-    tokens: frozenset[str]
-    names: frozenset[str]
-    log_words: float
-    asks: bool
-    defines: bool
-
-
-class FactCache:
-    """Per-sentence and per-passage facts of one loaded index, computed on first use and kept."""
-
-    def __init__(self, index: SearchIndex) -> None:
-        self.index = index
-        self._sentences: dict[tuple[int, int], SentenceFacts] = {}
-        self._holds: dict[tuple[int, int, Wants], bool] = {}
-        self._contexts: dict[int, frozenset[str]] = {}
-        self._texts: dict[int, tuple[str, ...]] = {}
-
-    def sentences(self, hit: Hit) -> tuple[str, ...]:
-        """A passage's sentences (the record slices its text on every call)."""
-        row = hit.record.row
-        if row not in self._texts:
-            self._texts[row] = hit.record.passage.sentences
-        return self._texts[row]
-
-    def sentence(self, row: int, position: int, text: str) -> SentenceFacts:
-        """Tokens, names, length and shape of a sentence."""
-        key = (row, position)
-        facts = self._sentences.get(key)
-        if facts is None:
-            facts = SentenceFacts(frozenset(tokenize(text)), frozenset(names_and_numbers(text)),
-                                  math.log(1 + len(text.split())), asks_rather_than_tells(text),
-                                  bool(_DEFINES.search(text)))
-            self._sentences[key] = facts
-        return facts
-
-    def holds(self, row: int, position: int, text: str, wants: Wants) -> bool:
-        """Whether the sentence holds the kind of thing a question wants."""
-        key = (row, position, wants)
-        if key not in self._holds:
-            self._holds[key] = holds(wants, text)
-        return self._holds[key]
-
-    def context(self, hit: Hit) -> frozenset[str]:
-        """Tokens of a passage with its source's title and date, and the years it names."""
-        row = hit.record.row
-        if row not in self._contexts:
-            source, text = hit.source, hit.record.passage.text
-            context = set(tokenize(f"{source.title} {text} {human_date(source.published)}"))
-            context.update(_YEAR.findall(f"{source.published} {text}"))
-            self._contexts[row] = frozenset(context)
-        return self._contexts[row]
-
-
 def view_question(index: SearchIndex, question: str) -> QuestionView:
     """Split the question's words into known, rare and unknown, and note what kind of answer it wants."""
     bm25 = index.bm25
@@ -197,17 +143,22 @@ def view_question(index: SearchIndex, question: str) -> QuestionView:
     weights = {**known, **dict.fromkeys(unknown, typical)}
     rare = {t: w for t, w in known.items() if (bm25.share_of_documents(t) or 0.0) <= RARE_SHARE}
     names = frozenset(index.spelling.correct(t, NAME_MIN_LENGTH) for t in names_and_numbers(question))
-    return QuestionView(classify(question), weights, unknown, rare, names, frozenset(_YEAR.findall(question)),
+    return QuestionView(classify(question), weights, unknown, rare, names, frozenset(YEAR.findall(question)),
                         bool(_DEFINITION_QUESTION.search(question)), frozenset(terms),
                         {t: accepted_forms(t) for t in weights})
 
 
-def gather(index: SearchIndex, result: SearchResult, max_passages: int, min_words: int,
-           support: Support | None = None, facts: FactCache | None = None) -> list[Candidate]:
-    """Every sentence of the best passages, plus the best single sentences found on their own, with features."""
-    view = view_question(index, result.question)
-    support = support or NO_SUPPORT
-    facts = facts or FactCache(index)
+@dataclass(frozen=True)
+class _Pool:
+    """The passages whose sentences are candidates: each with its passage rank (None: found by sentence only)."""
+
+    rows: dict[int, tuple[Hit, int | None]]
+    sentence_rank: dict[tuple[int, int], int]
+    suggested: set[tuple[int, int]]
+
+
+def _pool(index: SearchIndex, result: SearchResult, max_passages: int, support: Support) -> _Pool:
+    """The best passages, the passages of the best single sentences, and those the closest examples suggest."""
     rows: dict[int, tuple[Hit, int | None]] = {}
     for rank, hit in enumerate(result.hits[:max_passages]):
         rows[hit.record.row] = (hit, rank)
@@ -217,88 +168,145 @@ def gather(index: SearchIndex, result: SearchResult, max_passages: int, min_word
         if s.row not in rows:
             rows[s.row] = (index.hit_for_row(s.row, result.query_vector), None)
     # Sentences that answered the examples closest to this question are candidates even if not retrieved.
-    suggested_at = set(support.closest_answers(EXAMPLE_CANDIDATES, EXAMPLE_CANDIDATE_COSINE))
-    for row, _ in suggested_at:
+    suggested = set(support.closest_answers(EXAMPLE_CANDIDATES, EXAMPLE_CANDIDATE_COSINE))
+    for row, _ in suggested:
         # Suggested sentences obey the search's visibility (scope, statistics) like retrieved ones.
         if row not in rows and (result.visible is None or result.visible[row]):
             rows[row] = (index.hit_for_row(row, result.query_vector), None)
+    return _Pool(rows, sentence_rank, suggested)
+
+
+def _positions(pool: _Pool, facts: FactCache, min_words: int) -> list[tuple[int, int]]:
+    """(row, position) of every candidate: all sentences of a ranked passage, the found ones of the others."""
     wanted: list[tuple[int, int]] = []
-    for row, (hit, rank) in rows.items():
+    for row, (hit, rank) in pool.rows.items():
         sentences = facts.sentences(hit)
         positions = range(len(sentences)) if rank is not None else sorted(
-            {p for (r, p) in sentence_rank if r == row} | {p for (r, p) in suggested_at if r == row})
+            {p for (r, p) in pool.sentence_rank if r == row} | {p for (r, p) in pool.suggested if r == row})
         wanted += [(row, p) for p in positions if len(sentences[p].split()) >= min_words]
+    return wanted
+
+
+@dataclass(frozen=True)
+class _Scores:
+    """The candidates' vectors and their similarity to the question, computed together."""
+
+    vectors: np.ndarray
+    cosines: np.ndarray
+    centred: np.ndarray
+    bm25: np.ndarray
+
+    @classmethod
+    def of(cls, index: SearchIndex, result: SearchResult, wanted: list[tuple[int, int]]) -> _Scores:
+        """Look up the candidates' stored vectors and score them against the question."""
+        offsets = index.stored.sentence_offsets
+        sentence_ids = np.array([offsets[row] + p for row, p in wanted])
+        vectors = index.stored.sentence_vectors[sentence_ids]
+        all_bm25 = result.sentence_bm25 if result.sentence_bm25 is not None else index.sentence_bm25.scores(
+            result.query_tokens)
+        return cls(vectors, vectors @ result.query_vector, index.centred_cosines(sentence_ids, result.query_vector),
+                   all_bm25[sentence_ids])
+
+
+def _passage_part(view: QuestionView, context: frozenset[str]) -> list[float]:
+    """What a sentence's passage and title say: coverage, and the question's names, rare words and years missing."""
+    return [
+        coverage(view.weights, context, view.forms),
+        float(sum(1 for n in view.names if n not in context)),
+        float(sum(1 for t in view.rare if view.forms[t].isdisjoint(context))),
+        float(any(y not in context for y in view.years)),
+    ]
+
+
+def gather(index: SearchIndex, result: SearchResult, max_passages: int, min_words: int,
+           support: Support | None = None, facts: FactCache | None = None,
+           adapter: QueryAdapter | None = None) -> list[Candidate]:
+    """Every sentence of the best passages, plus the best single sentences found on their own, with features."""
+    view = view_question(index, result.question)
+    support = support or NO_SUPPORT
+    facts = facts or FactCache(index)
+    pool = _pool(index, result, max_passages, support)
+    wanted = _positions(pool, facts, min_words)
     if not wanted:
         return []
-    offsets = index.stored.sentence_offsets
-    sentence_ids = np.array([offsets[row] + p for row, p in wanted])
-    vectors = index.stored.sentence_vectors[sentence_ids]
-    cosines = vectors @ result.query_vector
-    centred = index.centred_cosines(sentence_ids, result.query_vector)
-    all_bm25 = result.sentence_bm25 if result.sentence_bm25 is not None else index.sentence_bm25.scores(
-        result.query_tokens)
-    bm25_values = all_bm25[sentence_ids]
-    best_bm25 = float(bm25_values.max())
-    best_cosine = float(cosines.max())
-    wants_specific = view.wants is not Wants.ANYTHING
-    figure = view.wants in FIGURE_WANTS
-    generic = not (view.rare or view.names)
+    scores = _Scores.of(index, result, wanted)
+    best_bm25, best_cosine = float(scores.bm25.max()), float(scores.cosines.max())
     # What depends only on the question, or only on the passage, is worked out once.
     question_part = [float(len(view.unknown)), len(view.unknown) / max(len(view.weights), 1)]
     shared = [*_hinged(support.declined), support.nearest, float(support.available)]
     passage_parts: dict[int, list[float]] = {}
     out = []
     for i, (row, position) in enumerate(wanted):
-        hit, rank = rows[row]
+        hit, rank = pool.rows[row]
         text = facts.sentences(hit)[position]
-        sentence = facts.sentence(row, position, text)
         if row not in passage_parts:
-            context = facts.context(hit)
-            passage_parts[row] = [
-                coverage(view.weights, context, view.forms),
-                float(sum(1 for n in view.names if n not in context)),
-                float(sum(1 for t in view.rare if view.forms[t].isdisjoint(context))),
-                float(any(y not in context for y in view.years)),
-            ]
-        context_coverage, missing_names, missing_rare, year_missing = passage_parts[row]
-        s_rank = sentence_rank.get((row, position))
-        is_statistic = hit.source.kind == STATISTIC_KIND
-        holds_wanted = wants_specific and facts.holds(row, position, text, view.wants)
-        specifics = math.log(1 + len(sentence.names - view.names - view.terms))
-        features = np.array([
-            float(cosines[i]),
-            float(centred[i]),
-            float(cosines[i]) - best_cosine,
-            hit.dense,
-            0.0 if rank is None else 1.0 / (1 + rank),
-            0.0 if s_rank is None else 1.0 / (1 + s_rank),
-            float(bm25_values[i]) / best_bm25 if best_bm25 > 0 else 0.0,
-            coverage(view.weights, sentence.tokens, view.forms),
-            context_coverage,
-            coverage(view.rare, sentence.tokens, view.forms) if view.rare else 0.0,
-            *question_part,
-            missing_names,
-            missing_rare,
-            float(wants_specific),
-            float(holds_wanted),
-            float(wants_specific and not holds_wanted),
-            float(is_statistic),
-            float(is_statistic and figure),
-            float(hit.source.kind == "summary"),
-            float(sentence.asks),
-            sentence.log_words,
-            float(position == 0),
-            float(view.definition),
-            float(view.definition and sentence.defines),
-            year_missing,
-            float(generic),
-            specifics,
-            specifics if generic else 0.0,
-            *_hinged(support.answered(row, position)),
-            *shared,
-        ], dtype=np.float64)
-        out.append(Candidate(hit, position, text, vectors[i], sentence.tokens, features))
+            passage_parts[row] = _passage_part(view, facts.context(hit))
+        features = _sentence_features(
+            view, facts, hit, row, position, text, passage_parts[row], question_part, shared, support,
+            similarity=(float(scores.cosines[i]), float(scores.centred[i]), best_cosine,
+                        float(scores.bm25[i]) / best_bm25 if best_bm25 > 0 else 0.0),
+            ranks=(rank, pool.sentence_rank.get((row, position))))
+        out.append(Candidate(hit, position, text, scores.vectors[i], facts.sentence(row, position, text).tokens,
+                             features))
+    if adapter is not None:
+        fill_adapted(out, adapter.scores(result.query_vector, scores.vectors))
     return out
+
+
+def fill_adapted(candidates: list[Candidate], similarity: np.ndarray) -> None:
+    """Write the adapted similarity, and its gap to the best, into the candidates' feature vectors."""
+    for candidate, value in zip(candidates, similarity):
+        candidate.features[ADAPTED[0]] = float(value)
+        candidate.features[ADAPTED[1]] = float(value - similarity.max())
+
+
+def _sentence_features(view: QuestionView, facts: FactCache, hit: Hit, row: int, position: int, text: str,
+                       passage_part: list[float], question_part: list[float], shared: list[float],
+                       support: Support, similarity: tuple[float, float, float, float],
+                       ranks: tuple[int | None, int | None]) -> np.ndarray:
+    """One candidate's feature vector, in the order of FEATURES."""
+    cosine, centred, best_cosine, relative_bm25 = similarity
+    rank, s_rank = ranks
+    sentence = facts.sentence(row, position, text)
+    context_coverage, missing_names, missing_rare, year_missing = passage_part
+    wants_specific = view.wants is not Wants.ANYTHING
+    generic = not (view.rare or view.names)
+    is_statistic = hit.source.kind == STATISTIC_KIND
+    holds_wanted = wants_specific and facts.holds(row, position, text, view.wants)
+    specifics = math.log(1 + len(sentence.names - view.names - view.terms))
+    return np.array([
+        cosine,
+        centred,
+        cosine - best_cosine,
+        hit.dense,
+        0.0 if rank is None else 1.0 / (1 + rank),
+        0.0 if s_rank is None else 1.0 / (1 + s_rank),
+        relative_bm25,
+        coverage(view.weights, sentence.tokens, view.forms),
+        context_coverage,
+        coverage(view.rare, sentence.tokens, view.forms) if view.rare else 0.0,
+        *question_part,
+        missing_names,
+        missing_rare,
+        float(wants_specific),
+        float(holds_wanted),
+        float(wants_specific and not holds_wanted),
+        float(is_statistic),
+        float(is_statistic and view.wants in FIGURE_WANTS),
+        float(hit.source.kind == "summary"),
+        float(sentence.asks),
+        sentence.log_words,
+        float(position == 0),
+        float(view.definition),
+        float(view.definition and sentence.defines),
+        year_missing,
+        float(generic),
+        specifics,
+        specifics if generic else 0.0,
+        *_hinged(support.answered(row, position)),
+        *shared,
+        0.0, 0.0,  # adapted similarity and gap: filled in by fill_adapted when the scorer has an adapter
+    ], dtype=np.float64)
 
 
 def _hinged(cosine: float) -> tuple[float, float, float]:

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from bot.answering.features import FEATURES, QUESTION_FEATURES
+from bot.answering.adapter import QueryAdapter
+from bot.answering.features import FEATURES, OPTIONAL_FEATURES, QUESTION_FEATURES
 from bot.errors import CitebotError
 from knowledge.corpus_loader import BUNDLED_CORPUS
 
@@ -49,11 +50,23 @@ class LogisticModel:
         """Read one model and check it was fitted on the expected features."""
         model = cls(tuple(data["features"]), tuple(map(float, data["mean"])), tuple(map(float, data["scale"])),
                     tuple(map(float, data["weights"])), float(data["bias"]))
+        if not len(model.mean) == len(model.scale) == len(model.weights) == len(model.features):
+            raise ValueError(f"{len(model.weights)} weights for {len(model.features)} features")
         if model.features != expected:
-            raise ValueError("fitted on other features than this citebot computes")
-        if not len(model.mean) == len(model.scale) == len(model.weights) == len(expected):
-            raise ValueError(f"{len(model.weights)} weights for {len(expected)} features")
+            model = model._with_optional(expected)
         return model
+
+    def _with_optional(self, expected: tuple[str, ...]) -> LogisticModel:
+        """A model fitted before the optional features existed, given weight 0 for them (same probabilities)."""
+        if tuple(name for name in expected if name not in OPTIONAL_FEATURES) != self.features:
+            raise ValueError("fitted on other features than this citebot computes")
+        at = {name: i for i, name in enumerate(self.features)}
+
+        def spread(values: tuple[float, ...], missing: float) -> tuple[float, ...]:
+            return tuple(values[at[name]] if name in at else missing for name in expected)
+
+        return LogisticModel(expected, spread(self.mean, 0.0), spread(self.scale, 1.0), spread(self.weights, 0.0),
+                             self.bias)
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,7 @@ class AnswerScorer:
     answer_threshold: the question model must reach it, or citebot abstains.
     extra_threshold: sentences after the best must reach it (sentence model) to be quoted too.
     Both thresholds are chosen on a validation split, never on the split the weights were fitted on.
+    adapter: the learned question-to-answer similarity the sentence model's adapted features come from.
     fusion: the (dense, BM25) weights of the retrieval the scorer was fitted with, chosen on validation too:
     a question in one language and passages in another share few words, so the index answering it may
     weigh its dense ranking more.
@@ -76,6 +90,7 @@ class AnswerScorer:
     extra_threshold: float
     provenance: dict = field(default_factory=dict, compare=False)
     fusion: tuple[float, float] = (1.0, 1.0)
+    adapter: QueryAdapter | None = field(default=None, compare=False)  # None: the adapted features are 0
 
     @classmethod
     def untrained(cls) -> AnswerScorer:
@@ -85,7 +100,9 @@ class AnswerScorer:
 
     def to_json(self) -> str:
         """The scorer file's text."""
-        return json.dumps(asdict(self), indent=2) + "\n"
+        data = asdict(replace(self, adapter=None))
+        data["adapter"] = self.adapter.to_json() if self.adapter is not None else None
+        return json.dumps(data, indent=2) + "\n"
 
 
 def _fusion(value: object) -> tuple[float, float]:
@@ -104,7 +121,8 @@ def load_scorer(path: Path = BUNDLED_SCORER) -> AnswerScorer:
                             LogisticModel.from_json(data["question"], QUESTION_FEATURES),
                             float(data["answer_threshold"]), float(data["extra_threshold"]),
                             dict(data.get("provenance", {})),
-                            _fusion(data.get("fusion", (1.0, 1.0))))
+                            _fusion(data.get("fusion", (1.0, 1.0))),
+                            QueryAdapter.from_json(data["adapter"]) if data.get("adapter") else None)
     except FileNotFoundError:
         raise ScorerError(f"no answer scorer at {path}; fit one with `citebot calibrate` or unset "
                           "CITEBOT_ANSWER_SCORER to use the bundled one") from None

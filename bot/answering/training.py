@@ -8,23 +8,33 @@ from the best sentences would be right, from sentence probabilities made out of 
 sees the sentence model as it behaves on questions it was not fitted on. Both are L2-penalised logistic
 regressions; both penalties and both thresholds are chosen on the validation split by balanced accuracy (the
 mean of answer accuracy and abstention accuracy), so that answering well and declining well count the same.
+The learned question-to-answer similarity (`adapter.py`) is fitted on train too, its features for train
+from adapters fitted without each question's fold; the scorer keeps it only if validation measures better.
 """
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import time
 from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.optimize import minimize
 
+from bot.answering.adapter import QueryAdapter, RankingGroup, fit_adapter
 from bot.answering.compose import best_sentences, select
 from bot.answering.examples import ExampleMemory
-from bot.answering.features import FEATURES, QUESTION_FEATURES, Candidate, gather, question_features
+from bot.answering.features import (
+    ADAPTED,
+    FEATURES,
+    QUESTION_FEATURES,
+    Candidate,
+    question_features,
+)
+from bot.answering.labelled import Examples, collect, folds_of, label
 from bot.answering.scorer import AnswerScorer, LogisticModel
-from bot.evaluation import Question, contains_all, is_named_sentence
-from bot.service import KnowledgeService, clean_question
-from knowledge.languages import ENGLISH, detect_language
+from bot.evaluation import Question, contains_all
+from bot.service import KnowledgeService
+from knowledge.languages import ENGLISH
 
 PENALTIES = (0.01, 0.1, 1.0, 10.0)
 # Retrieval's (dense, BM25) weights tried for each fit: equal, as RRF defines it, or dense first.
@@ -36,16 +46,6 @@ MIN_EXAMPLES = 20
 
 
 @dataclass(frozen=True)
-class Examples:
-    """One question's candidates, their features and labels (1 named, 0 not, -1 left out)."""
-
-    question: Question
-    candidates: list[Candidate]
-    features: np.ndarray
-    labels: np.ndarray
-
-
-@dataclass(frozen=True)
 class Outcome:
     """How a scorer does on a split."""
 
@@ -53,44 +53,6 @@ class Outcome:
     abstention_accuracy: float
     balanced: float
     sentence_precision: float
-
-
-def label(question: Question, candidate: Candidate) -> int:
-    """1 for a sentence the question set names, -1 for an unnamed one holding the whole answer, else 0.
-
-    Question writers name sentences of the English sources; for a question in another language, an unnamed
-    sentence in that language holding the whole answer is an answer too (it is what members should read).
-    """
-    if not question.answerable:
-        return 0
-    if is_named_sentence(candidate.text, candidate.hit.source.id, candidate.position, question.answer_sentences):
-        return 1
-    if not (question.must_contain and contains_all(candidate.text, question.must_contain)):
-        return 0
-    language = candidate.hit.source.language
-    return 1 if language != ENGLISH and language == detect_language(question.question) else -1
-
-
-def collect(service: KnowledgeService, questions: list[Question], memory: ExampleMemory | None,
-            leave_one_out: bool = False, language: str = ENGLISH) -> list[Examples]:
-    """Gather candidates and labels for every question, as the answer path would see them.
-
-    With leave_one_out, each question is answered with the example memory minus itself (the train split
-    is both the memory and what the weights are fitted on). With no memory, as on a corpus without examples.
-    `language` chooses the index the questions are answered from (English, or the multilingual one).
-    """
-    search, composer = service.searchable_in(language)
-    config = composer.config
-    out = []
-    for q in questions:
-        result = service.retrieve(search, clean_question(q.question, service.settings.max_question_chars))
-        support = (memory.support(result.query_vector, leave_out=q.id if leave_one_out else None)
-                   if memory is not None else None)
-        candidates = gather(search, result, config.candidate_passages, config.min_sentence_words, support,
-                            composer.facts)
-        matrix = np.stack([c.features for c in candidates]) if candidates else np.zeros((0, len(FEATURES)))
-        out.append(Examples(q, candidates, matrix, np.array([label(q, c) for c in candidates], dtype=int)))
-    return out
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, penalty: float) -> tuple[np.ndarray, float]:
@@ -134,10 +96,53 @@ def _fit_sentences(examples: list[Examples], penalty: float) -> LogisticModel:
     return fit_model(x, y, penalty, FEATURES)
 
 
+def _ranking_groups(examples: list[Examples]) -> list[RankingGroup]:
+    return [RankingGroup(ex.query_vector, np.stack([c.vector for c in ex.candidates]), ex.labels)
+            for ex in examples if len(ex.candidates)]
+
+
+def _adapted(examples: list[Examples], adapter: QueryAdapter | None) -> list[Examples]:
+    """The examples with their adapted-similarity features from this adapter (zero without one)."""
+    out = []
+    for ex in examples:
+        matrix = ex.features.copy()
+        if len(ex.candidates):
+            similarity = (adapter.scores(ex.query_vector, np.stack([c.vector for c in ex.candidates]))
+                          if adapter is not None else np.zeros(len(ex.candidates)))
+            matrix[:, ADAPTED[0]] = similarity
+            matrix[:, ADAPTED[1]] = similarity - similarity.max()
+        out.append(replace(ex, features=matrix))
+    return out
+
+
+def with_adapter(train: list[Examples], validation: list[Examples],
+                 folds: int = FOLDS) -> tuple[QueryAdapter, list[Examples], list[Examples]]:
+    """Fit the query adapter on train; train's features from adapters fitted without their fold (stacking)."""
+    fold_of = folds_of(train, folds)
+    filled: list[Examples | None] = [None] * len(train)
+    for fold in range(folds):
+        adapter = fit_adapter(_ranking_groups([ex for ex, f in zip(train, fold_of) if f != fold]))
+        for i, ex in enumerate(train):
+            if fold_of[i] == fold:
+                filled[i] = _adapted([ex], adapter)[0]
+    adapter = fit_adapter(_ranking_groups(train))
+    return adapter, [ex for ex in filled if ex is not None], _adapted(validation, adapter)
+
+
+def adapter_choices(train: list[Examples], validation: list[Examples]
+                    ) -> list[tuple[QueryAdapter | None, list[Examples], list[Examples]]]:
+    """Without the learned similarity, and with it: calibrate keeps it only where validation says it helps."""
+    choices: list[tuple[QueryAdapter | None, list[Examples], list[Examples]]] = [
+        (None, _adapted(train, None), _adapted(validation, None))]
+    # Too few named answers to fit one in every fold: without it, the sentence fit says what is missing.
+    with contextlib.suppress(ValueError):
+        choices.append(with_adapter(train, validation))
+    return choices
+
+
 def out_of_fold(examples: list[Examples], penalty: float, folds: int = FOLDS) -> list[np.ndarray]:
     """Each question's sentence probabilities from a model fitted without that question's fold."""
-    # Folds by question id: a question gathered twice (with and without examples) stays in one fold.
-    fold_of = [int(hashlib.sha256(ex.question.id.encode()).hexdigest(), 16) % folds for ex in examples]
+    fold_of = folds_of(examples, folds)
     probabilities: list[np.ndarray] = [np.zeros(0)] * len(examples)
     for fold in range(folds):
         model = _fit_sentences([ex for ex, f in zip(examples, fold_of) if f != fold], penalty)
@@ -255,11 +260,13 @@ def calibrate_index(service: KnowledgeService, train: list[Question], validation
             search.config = replace(original, dense_weight=dense, bm25_weight=bm25)
             fit_on = (collect(service, train, memory, leave_one_out=True, language=language)
                       + collect(service, train, None, language=language))
-            scorer, outcome = calibrate(fit_on, collect(service, validation, memory, language=language),
-                                        service.answer_config.max_sentences, sources)
-            key = (outcome.balanced, outcome.sentence_precision)
-            if best is None or key > best[0]:
-                best = (key, replace(scorer, fusion=(dense, bm25)), outcome)
+            held_out = collect(service, validation, memory, language=language)
+            for used, fit_examples, held in adapter_choices(fit_on, held_out):
+                scorer, outcome = calibrate(fit_examples, held, service.answer_config.max_sentences, sources)
+                key = (outcome.balanced, outcome.sentence_precision)
+                if best is None or key > best[0]:
+                    best = (key, replace(scorer, fusion=(dense, bm25), adapter=used,
+                                         provenance={**scorer.provenance, "adapter": used is not None}), outcome)
     finally:
         search.config = original
     assert best is not None

@@ -48,7 +48,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     service = service_for(args, scorer=AnswerScorer.untrained(), multilingual_scorer=AnswerScorer.untrained())
     service.searchable_in(args.language, progress=progress_bar())
     try:
-        scorer, outcome = calibrate_index(service, train, validation, args.language, sources={
+        fusion = {"fusion_choices": tuple(args.fusion)} if args.fusion else {}
+        scorer, outcome = calibrate_index(service, train, validation, args.language, **fusion, sources={
             "train": " ".join(args.train), "validation": " ".join(args.validation),
             "index": "english" if args.language == ENGLISH else "multilingual"})
     except ValueError as exc:
@@ -58,9 +59,21 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                                            else BUNDLED_MULTILINGUAL_SCORER)
     write_text_atomic(out, scorer.to_json())
     print(f"wrote {out}: answer threshold {scorer.answer_threshold:.2f}, extra {scorer.extra_threshold:.2f}, "
-          f"fusion (dense, BM25) {scorer.fusion}; on validation answer_accuracy {outcome.answer_accuracy}, "
+          f"fusion (dense, BM25) {scorer.fusion}, adapter {'yes' if scorer.adapter else 'no'}; "
+          f"on validation answer_accuracy {outcome.answer_accuracy}, "
           f"abstention_accuracy {outcome.abstention_accuracy}, sentence_precision {outcome.sentence_precision}")
     return EXIT_OK
+
+def _fusion_choice(text: str) -> tuple[float, float]:
+    """`--fusion 2,1`: a (dense, BM25) pair of non-negative weights."""
+    try:
+        dense, bm25 = (float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not two weights like 1,1 or 2,1") from None
+    if dense < 0 or bm25 < 0 or dense + bm25 == 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: the weights must be non-negative and not both 0")
+    return dense, bm25
+
 
 def cmd_calibrate_pins(args: argparse.Namespace) -> int:
     """`citebot calibrate-pins`: fit the pin matcher on question pairs."""
@@ -124,6 +137,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="en fits the English index's scorer; another language fits the multilingual index's")
     p.add_argument("--out", help="where to write the scorer (default: the bundled corpus's answer_scorer.json, "
                                  "or answer_scorer.multilingual.json)")
+    p.add_argument("--fusion", action="append", type=_fusion_choice, metavar="DENSE,BM25",
+                   help="retrieval fusion weights to try, e.g. 1,1 (repeat for several; default: 1,1 2,1 1,0.5)")
     p.set_defaults(func=cmd_calibrate)
     p = sub.add_parser("calibrate-pins", help="fit the pin matcher on labelled question pairs (train, validation)")
     p.add_argument("--train", required=True, help="question pairs (.jsonl) to fit on")
