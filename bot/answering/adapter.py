@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 
 RANK = 32  # columns of U and V: enough for question kinds, few enough for some hundred questions
 PENALTY = 0.01  # L2 on U and V, relative to the mean loss per question
@@ -93,6 +92,8 @@ def fit_adapter(groups: Sequence[RankingGroup], rank: int = RANK, penalty: float
         return value, np.concatenate([grad_u.ravel(), grad_v.ravel()]) + penalty * theta
 
     start = np.random.default_rng(seed).normal(0.0, 1e-3, 2 * dimensions * rank)
+    from scipy.optimize import minimize  # fitting only: the answer path must not import scipy
+
     theta = minimize(loss, start, jac=True, method="L-BFGS-B", options={"maxiter": iterations}).x
     return QueryAdapter(theta[:dimensions * rank].reshape(dimensions, rank).astype(np.float32),
                         theta[dimensions * rank:].reshape(dimensions, rank).astype(np.float32))
