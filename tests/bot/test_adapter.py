@@ -93,6 +93,7 @@ def test_the_service_scores_candidates_with_the_shipped_adapter(bundled_service)
     candidates, _ = composer.candidates(result)
     values = np.array([c.features[ADAPTED[0]] for c in candidates])
     adapter = composer.scorer.adapter
+    assert (adapter is not None) == composer.scorer.provenance["adapter"]  # what calibrate chose, shipped
     if adapter is None:
         assert not values.any()
     else:
