@@ -48,7 +48,7 @@ def run(args) -> dict:
         for name in ("train", "validation", "test"):
             pairs = read_pairs(PAIRS / f"{name}.jsonl")
             log(f"{name}: {len(pairs)} pairs")
-            data = pair_data_for(search, pairs)
+            data = pair_data_for(search, pairs).with_metric(matcher.metric)
             p = matcher.probabilities(data.features)
             precision, recall = precision_recall(p, data.labels, matcher.threshold)
             _, best_p, best_r = best_threshold(p, data.labels, TARGET_PRECISION)

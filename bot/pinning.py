@@ -148,8 +148,11 @@ class PinBoard:
             return max(repeats, key=lambda p: (p.scope != SHARED_SCOPE, p.id)), 1.0
         with self._lock:
             vectors = self._vectors_of(search, pins, pinned)
+        metric = self.matcher.metric
+        if metric is not None and metric.u.shape[0] != len(result.query_vector):
+            return None  # fitted on another model's vectors: only a repeated question is sure enough
         idf = search.bm25.idf_of
-        features = np.stack([pair_features(result.question, result.query_vector, text, vector, idf)
+        features = np.stack([pair_features(result.question, result.query_vector, text, vector, idf, metric)
                              for text, vector in zip(pinned, vectors)])
         probabilities = self.matcher.probabilities(features)
         # A server's own pin wins over a shared one of the same strength.

@@ -46,19 +46,20 @@ class LogisticModel:
         return cls(features, (0.0,) * n, (1.0,) * n, (0.0,) * n, 0.0)
 
     @classmethod
-    def from_json(cls, data: dict, expected: tuple[str, ...]) -> LogisticModel:
-        """Read one model and check it was fitted on the expected features."""
+    def from_json(cls, data: dict, expected: tuple[str, ...],
+                  optional: tuple[str, ...] = OPTIONAL_FEATURES) -> LogisticModel:
+        """Read one model and check it was fitted on the expected features (an older one may lack the optional)."""
         model = cls(tuple(data["features"]), tuple(map(float, data["mean"])), tuple(map(float, data["scale"])),
                     tuple(map(float, data["weights"])), float(data["bias"]))
         if not len(model.mean) == len(model.scale) == len(model.weights) == len(model.features):
             raise ValueError(f"{len(model.weights)} weights for {len(model.features)} features")
         if model.features != expected:
-            model = model._with_optional(expected)
+            model = model._with_optional(expected, optional)
         return model
 
-    def _with_optional(self, expected: tuple[str, ...]) -> LogisticModel:
+    def _with_optional(self, expected: tuple[str, ...], optional: tuple[str, ...]) -> LogisticModel:
         """A model fitted before the optional features existed, given weight 0 for them (same probabilities)."""
-        if tuple(name for name in expected if name not in OPTIONAL_FEATURES) != self.features:
+        if tuple(name for name in expected if name not in optional) != self.features:
             raise ValueError("fitted on other features than this citebot computes")
         at = {name: i for i, name in enumerate(self.features)}
 

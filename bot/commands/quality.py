@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from bot.commands.common import print_json, progress_bar, service_for
@@ -85,12 +86,14 @@ def cmd_calibrate_pins(args: argparse.Namespace) -> int:
     train = pair_data_for(search, read_pairs(Path(args.train)))
     validation = pair_data_for(search, read_pairs(Path(args.validation)))
     matcher = fit_pin_matcher(train, validation)
-    matcher = PinMatcher(matcher.model, matcher.threshold, {**matcher.provenance, "train": Path(args.train).name,
-                                                           "validation": Path(args.validation).name})
+    matcher = replace(matcher, provenance={**matcher.provenance, "train": Path(args.train).name,
+                                           "validation": Path(args.validation).name})
     out = Path(args.out) if args.out else BUNDLED_PIN_MATCHER
     matcher.save(out)
     p = matcher.provenance
-    print(f"wrote {out}: threshold {matcher.threshold:.3f} (penalty {p['penalty']}); on validation precision "
+    metric = f"penalty {p['metric_penalty']}" if matcher.metric is not None else "none"
+    print(f"wrote {out}: threshold {matcher.threshold:.3f} (penalty {p['penalty']}; learned metric: {metric}); "
+          f"on validation precision "
           f"{p['validation_precision']}, recall {p['validation_recall']}")
     return EXIT_OK
 
