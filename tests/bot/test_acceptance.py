@@ -49,11 +49,13 @@ def test_sources_that_disagree_are_each_cited(bundled_service):
 
 
 def test_every_answer_shows_dates_and_at_most_four_sentences(bundled_service):
-    for question in ("When did Illinois pull out of Secure Communities?", "What replaced Secure Communities?"):
-        answer = bundled_service.answer(question)
-        assert not answer.abstained
-        assert len(re.findall(r"\[\d+\]", answer.answer)) <= 4
-        assert all(c.published for c in answer.citations)
+    """Over the dev questions: whatever is answered quotes at most four sentences, each citation dated."""
+    answers = [bundled_service.answer(q.question) for q in read_question_set(DEV)]
+    given = [a for a in answers if not a.abstained]
+    assert len(given) >= 15, [a.question for a in answers if a.abstained]
+    for answer in given:
+        assert 1 <= len(re.findall(r"\[\d+\]", answer.answer)) <= 4, answer.answer
+        assert all(c.published for c in answer.citations), answer.question
 
 
 def test_statistics_query_lists_deportation_figures(bundled_service):
