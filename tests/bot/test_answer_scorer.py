@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -136,13 +137,14 @@ def test_eval_reports_sentence_precision(bundled_service, tmp_path: Path):
     assert all("sentences_named" in row for row in report["per_question"])
 
 
-def test_calibrate_writes_a_scorer_that_loads_and_refuses_a_split_without_answers(tmp_path: Path):
+def test_calibrate_writes_a_scorer_that_loads_and_refuses_a_split_without_answers(tmp_path: Path, bundled_service):
     train = [json.loads(line) for line in (QUESTIONS / "train.jsonl").read_text().splitlines()][:40]
     validation = [json.loads(line) for line in (QUESTIONS / "validation.jsonl").read_text().splitlines()][:15]
     for name, rows in (("train", train), ("validation", validation)):
         (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "scorer.json"
-    home = tmp_path / "home"
+    home = tmp_path / "home"  # a copy of the session's built home: building the index again is not what is tested
+    shutil.copytree(bundled_service.settings.home, home)
     # One fusion choice: each one gathers every question again and fits the adapter in every fold.
     result = run(["calibrate", "--train", str(tmp_path / "train.jsonl"), "--validation",
                   str(tmp_path / "validation.jsonl"), "--out", str(out), "--fusion", "1,1"], home, corpus=None)
