@@ -2,19 +2,16 @@
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from bot.answering.adapter import QueryAdapter
 from bot.answering.examples import NO_SUPPORT, Support
-from bot.answering.question_terms import accepted_forms, names_and_numbers, question_terms
-from bot.answering.question_types import FIGURE_WANTS, Wants, classify
-from bot.answering.sentence_facts import YEAR, FactCache
+from bot.answering.question_types import FIGURE_WANTS, Wants
+from bot.answering.question_view import QuestionView, coverage, view_question
+from bot.answering.sentence_facts import FactCache
 from embeddings.search import Hit, SearchIndex, SearchResult
-from embeddings.spelling import NAME_MIN_LENGTH
-from knowledge.languages import FUNCTION_WORDS, SPANISH, detect_language
 from knowledge.records import STATISTIC_KIND
 
 # The order of the feature vector; a scorer file names the features it was fitted on and must match these.
@@ -86,11 +83,8 @@ def question_features(candidates: list[Candidate], probabilities: np.ndarray) ->
     return np.array([float(top[0]), second, float(top.mean()), *pick, *most], dtype=np.float64)
 
 
-_DEFINITION_QUESTION = re.compile(r"^\s*(what|who)(\s+(is|are|was|were)|'s|’s)\b|\bwhat does .+ mean\b|\bmeaning of\b"
-                                  r"|\bdefin", re.I)
 EXAMPLE_CANDIDATES = 10  # sentences of the closest example questions that join the candidates...
 EXAMPLE_CANDIDATE_COSINE = 0.5  # ...when the example is at least this close to the question
-RARE_SHARE = 0.02  # a word in at most this share of passages is rare: it says what a question is specifically about
 
 
 @dataclass(frozen=True)
@@ -103,49 +97,6 @@ class Candidate:
     vector: np.ndarray
     tokens: frozenset[str]
     features: np.ndarray
-
-
-@dataclass(frozen=True)
-class QuestionView:
-    """What the features need to know about the question, worked out once."""
-
-    wants: Wants
-    weights: dict[str, float]  # idf of each question word; an unknown word weighs as much as a typical known one
-    unknown: tuple[str, ...]
-    rare: dict[str, float]
-    names: frozenset[str]
-    years: frozenset[str]
-    definition: bool
-    terms: frozenset[str]
-    forms: dict[str, frozenset[str]]  # each question word and the words that report the same thing
-
-
-def coverage(weights: dict[str, float], tokens: frozenset[str] | set[str],
-             forms: dict[str, frozenset[str]] | None = None) -> float:
-    """Share of the question's word weight present in tokens (a related word counts too)."""
-    total = sum(weights.values())
-    if not total:
-        return 0.0
-    forms = forms or {t: accepted_forms(t) for t in weights}
-    return sum(w for t, w in weights.items() if not forms[t].isdisjoint(tokens)) / total
-
-
-def view_question(index: SearchIndex, question: str) -> QuestionView:
-    """Split the question's words into known, rare and unknown, and note what kind of answer it wants."""
-    bm25 = index.bm25
-    # A Spanish question's function words ("que", "los", "cuando") say nothing about what it asks.
-    ignore = FUNCTION_WORDS[SPANISH] if detect_language(question) == SPANISH else frozenset()
-    terms = [index.spelling.correct(t) for t in question_terms(question, ignore)]
-    known = {t: bm25.idf_of(t) for t in terms if t in bm25.vocabulary}
-    unknown = tuple(t for t in terms if t not in bm25.vocabulary)
-    # A word the corpus never uses is as often a synonym as a missing topic: it counts, at a typical weight.
-    typical = float(np.median(list(known.values()))) if known else 1.0
-    weights = {**known, **dict.fromkeys(unknown, typical)}
-    rare = {t: w for t, w in known.items() if (bm25.share_of_documents(t) or 0.0) <= RARE_SHARE}
-    names = frozenset(index.spelling.correct(t, NAME_MIN_LENGTH) for t in names_and_numbers(question))
-    return QuestionView(classify(question), weights, unknown, rare, names, frozenset(YEAR.findall(question)),
-                        bool(_DEFINITION_QUESTION.search(question)), frozenset(terms),
-                        {t: accepted_forms(t) for t in weights})
 
 
 @dataclass(frozen=True)
