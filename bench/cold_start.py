@@ -31,7 +31,7 @@ PHASES = rf"""
 import time, json
 t0 = time.perf_counter(); marks = {{}}
 from bot.settings import build_encoder, load_settings
-marks["import settings (pydantic)"] = time.perf_counter()
+marks["import settings"] = time.perf_counter()
 settings = load_settings(); encoder = build_encoder(settings); encoder.preload()
 marks["read settings, import the encoder (numpy), start loading the model"] = time.perf_counter()
 from bot.service import KnowledgeService

@@ -13,6 +13,7 @@ sweep (--sweep) is printed as a diagnostic of sensitivity, never used to choose 
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -185,7 +186,7 @@ def run(args) -> dict:
                         **({"model": args.model} if args.model else {}))
     encoder = build_encoder(settings)  # indexes passages and documents
     query_encoder = encoder if args.query_precision in (None, args.precision) else build_encoder(
-        settings.model_copy(update={"encoder_precision": args.query_precision}))
+        dataclasses.replace(settings, encoder_precision=args.query_precision))
     # The cache is keyed by model, runtime, encoder code and texts: a changed encoder.py re-encodes.
     import embeddings.encoder as encoder_module
     code = hashlib.sha256(Path(encoder_module.__file__).read_bytes()).hexdigest()[:16]

@@ -3,106 +3,128 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import MISSING, dataclass, field, fields
+from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
-
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import TYPE_CHECKING, Any, Literal, get_type_hints
 
 from bot.errors import EXIT_USAGE, CitebotError
+from bot.settings_source import Bounds, Problem, Secret, coerce, environment
 from embeddings.model_options import BACKENDS, BUNDLED_MODEL, PRECISIONS
 from knowledge.languages import ENGLISH, LANGUAGES
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from embeddings.encoder import Encoder
 
+ENV_PREFIX = "CITEBOT_"
 
-class Settings(BaseSettings):
+
+def _setting(default: object = MISSING, description: str = "", *, factory: Callable[[], object] | None = None,
+             ge: float | None = None, le: float | None = None, gt: float | None = None,
+             env: tuple[str, ...] = ()) -> Any:
+    """A settings field: its default, what it means, its range, and other variable names it may come from."""
+    metadata = {"description": description, "bounds": Bounds(ge, le, gt), "env": env}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+@dataclass(frozen=True)
+class Settings:
     """citebot's configuration; every field can be set as CITEBOT_<NAME> (see README, Configuration)."""
 
-    model_config = SettingsConfigDict(env_prefix="CITEBOT_", env_file=".env", env_file_encoding="utf-8",
-                                      extra="ignore", frozen=True, populate_by_name=True)
-
-    home: Path = Field(default=Path(".citebot"), description="Where the index, uploads and feedback live.")
-    model: str = Field(default=BUNDLED_MODEL, description="sentence-transformers model name or path.")
-    corpus: list[Path] = Field(default_factory=list,
-                               description="Extra shared source folders, searched with the bundled corpus.")
-    include_bundled_corpus: bool = True
-    encoder_backend: Literal[BACKENDS] = Field(default="auto", description="How the model runs: onnx (ONNX "
-                                               "Runtime, no torch), torch, or auto (onnx where the model allows).")
-    encoder_precision: Literal[PRECISIONS] = Field(default="fp32", description="Model weights for the onnx "
-                                                   "backend; int8 is faster and less exact (bench/RESULTS.md).")
-    model_cache: Path | None = Field(default=None, description="Folder for the model's ONNX export; unset means "
-                                     "the virtualenv (if writable), else the home's cache folder.")
+    home: Path = _setting(Path(".citebot"), "Where the index, uploads and feedback live.")
+    model: str = _setting(BUNDLED_MODEL, "sentence-transformers model name or path.")
+    corpus: list[Path] = _setting(factory=list, description="Extra shared source folders, searched with the "
+                                  "bundled corpus.")
+    include_bundled_corpus: bool = _setting(True, "Search the starter corpus shipped in knowledge/corpus/.")
+    encoder_backend: Literal[BACKENDS] = _setting("auto", "How the model runs: onnx (ONNX Runtime, no torch), "
+                                                  "torch, or auto (onnx where the model allows).")
+    encoder_precision: Literal[PRECISIONS] = _setting("fp32", "Model weights for the onnx backend; int8 is "
+                                                      "faster and less exact (bench/RESULTS.md).")
+    model_cache: Path | None = _setting(None, "Folder for the model's ONNX export; unset means the virtualenv "
+                                        "(if writable), else the home's cache folder.")
 
     # Answering
-    max_answer_sentences: int = Field(default=4, ge=1, le=8)
-    retrieve_passages: int = Field(default=8, ge=1, le=50)
-    example_questions: list[Path] | None = Field(default=None, description="Labelled question sets whose "
-                                                 "answers guide answers to questions like them; unset means the "
-                                                 "bundled corpus's train and validation splits.")
-    answer_scorer: Path | None = Field(default=None, description="A scorer file from `citebot calibrate`; "
-                                       "unset means the one fitted for the bundled corpus.")
-    multilingual_scorer: Path | None = Field(default=None, description="The scorer for questions answered from "
-                                             "the multilingual index; unset means the bundled one.")
-    pin_matcher: Path | None = Field(default=None, description="A pin matcher file from `citebot calibrate-pins`; "
-                                     "unset means the one fitted on the bundled corpus's question pairs.")
+    max_answer_sentences: int = _setting(4, "Sentences quoted at most.", ge=1, le=8)
+    retrieve_passages: int = _setting(8, "Passages retrieved per question.", ge=1, le=50)
+    example_questions: list[Path] | None = _setting(None, "Labelled question sets whose answers guide answers "
+                                                    "to questions like them; unset means the bundled corpus's "
+                                                    "train and validation splits.")
+    answer_scorer: Path | None = _setting(None, "A scorer file from `citebot calibrate`; unset means the one "
+                                          "fitted for the bundled corpus.")
+    multilingual_scorer: Path | None = _setting(None, "The scorer for questions answered from the multilingual "
+                                                "index; unset means the bundled one.")
+    pin_matcher: Path | None = _setting(None, "A pin matcher file from `citebot calibrate-pins`; unset means the "
+                                        "one fitted on the bundled corpus's question pairs.")
     # Above this many passages, vector search scans compressed codes and re-ranks exactly (bench/scale.py);
     # the default matches VectorStoreConfig's, written out so settings do not import FAISS.
-    approximate_search_above: int = Field(default=50_000, ge=0)
-    max_question_chars: int = Field(default=500, ge=10, le=4000)
-    languages: list[str] = Field(default_factory=lambda: list(LANGUAGES), description="Languages citebot "
-                                 "answers in; any but English adds the multilingual index (a second model).")
+    approximate_search_above: int = _setting(50_000, "Passages above which vector search is approximate.", ge=0)
+    max_question_chars: int = _setting(500, "Longer questions are refused.", ge=10, le=4000)
+    languages: list[str] = _setting(factory=lambda: list(LANGUAGES), description="Languages citebot answers "
+                                    "in; any but English adds the multilingual index (a second model).")
 
     # Discord
-    discord_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices(
-        "DISCORD_TOKEN", "CITEBOT_DISCORD_TOKEN"))
-    discord_api_base: str | None = Field(default=None, description="Discord-compatible REST base URL.")
-    discord_gateway: str | None = Field(default=None, description="Discord-compatible gateway websocket URL.")
-    dev_guild: int | None = Field(default=None, description="Sync commands to this guild only, at once.")
-    cooldown_seconds: float = Field(default=10.0, ge=0)
-    answer_workers: int = Field(default=2, ge=1, le=32)
-    url_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
-    upload_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
-    url_timeout_seconds: float = Field(default=15.0, gt=0)
-    allow_private_urls: bool = Field(default=False, description="Test only: let add-url reach local addresses.")
-    shard_count: int | None = Field(default=None, ge=1, description="Shards of the whole bot; unset means "
-                                    "discord.py asks Discord how many (automatic sharding in one process).")
-    shard_ids: list[int] | None = Field(default=None, description="The shards this process serves (needs "
-                                        "CITEBOT_SHARD_COUNT); unset means all of them.")
+    discord_token: Secret | None = _setting(None, "The bot's token.",
+                                            env=("DISCORD_TOKEN", "CITEBOT_DISCORD_TOKEN"))
+    discord_api_base: str | None = _setting(None, "Discord-compatible REST base URL.")
+    discord_gateway: str | None = _setting(None, "Discord-compatible gateway websocket URL.")
+    dev_guild: int | None = _setting(None, "Sync commands to this guild only, at once.")
+    cooldown_seconds: float = _setting(10.0, "Per-user pause between questions.", ge=0)
+    answer_workers: int = _setting(2, "Threads answering questions.", ge=1, le=32)
+    url_max_bytes: int = _setting(5 * 1024 * 1024, "Size limit of a page fetched by /kb add-url.", ge=1)
+    upload_max_bytes: int = _setting(10 * 1024 * 1024, "Size limit of a file sent to /kb upload.", ge=1)
+    url_timeout_seconds: float = _setting(15.0, "How long /kb add-url waits for a page.", gt=0)
+    allow_private_urls: bool = _setting(False, "Test only: let add-url reach local addresses.")
+    shard_count: int | None = _setting(None, "Shards of the whole bot; unset means discord.py asks Discord how "
+                                       "many (automatic sharding in one process).", ge=1)
+    shard_ids: list[int] | None = _setting(None, "The shards this process serves (needs CITEBOT_SHARD_COUNT); "
+                                           "unset means all of them.")
 
     # Several processes (README, Running several processes)
-    database_url: SecretStr | None = Field(default=None, description="postgresql://... for an activity store "
-                                           "shared by several processes; unset means SQLite under the home.")
-    index_dir: Path | None = Field(default=None, description="Where index generations are published (a "
-                                   "shared filesystem for several processes); unset means the home.")
-    index_builder: Literal["auto", "always", "never"] = Field(default="auto", description="Whether this process "
-                                                               "builds the index: auto means the one that holds "
-                                                               "the database's builder lease; never only loads.")
-    index_poll_seconds: float = Field(default=2.0, gt=0, description="How often the builder looks for queued "
-                                      "source changes and readers for a newly published index.")
-    builder_wait_seconds: float = Field(default=300.0, gt=0, description="How long a process that does not "
-                                        "build waits for the builder to make an organizer's change or publish.")
+    database_url: Secret | None = _setting(None, "postgresql://... for an activity store shared by several "
+                                           "processes; unset means SQLite under the home.")
+    index_dir: Path | None = _setting(None, "Where index generations are published (a shared filesystem for "
+                                      "several processes); unset means the home.")
+    index_builder: Literal["auto", "always", "never"] = _setting("auto", "Whether this process builds the index: "
+                                                                 "auto means the one that holds the database's "
+                                                                 "builder lease; never only loads.")
+    index_poll_seconds: float = _setting(2.0, "How often the builder looks for queued source changes and readers "
+                                         "for a newly published index.", gt=0)
+    builder_wait_seconds: float = _setting(300.0, "How long a process that does not build waits for the builder "
+                                           "to make an organizer's change or publish.", gt=0)
 
-    @field_validator("languages")
-    @classmethod
-    def _known_languages(cls, value: list[str]) -> list[str]:
-        unknown = [code for code in value if code not in LANGUAGES]
-        if unknown or not value:
-            raise ValueError(f"languages must be some of {', '.join(LANGUAGES)}, not {unknown or 'none'}")
-        return value
+    def __post_init__(self) -> None:
+        types, problems = _field_types(), []
+        for spec in fields(self):
+            try:
+                value = coerce(types[spec.name], getattr(self, spec.name))
+                spec.metadata["bounds"].check(value)
+                object.__setattr__(self, spec.name, value)  # frozen: set once, while being made
+            except Problem as problem:
+                problems.append(f"{variable_names(spec.name)[0]}: {problem}")
+        problems += [] if problems else self._problems_across_fields()
+        if problems:
+            raise SettingsError(f"a setting cannot be used: {'; '.join(problems)}. See README.md, Configuration.")
 
-    @field_validator("shard_ids")
-    @classmethod
-    def _shards_in_range(cls, value: list[int] | None, info: ValidationInfo) -> list[int] | None:
-        count = info.data.get("shard_count")
-        if value is not None:
+    def _problems_across_fields(self) -> list[str]:
+        """What is wrong with values that are each well-formed (an unknown language, shards out of range)."""
+        problems = []
+        unknown = [code for code in self.languages if code not in LANGUAGES]
+        if unknown or not self.languages:
+            problems.append(f"CITEBOT_LANGUAGES: should be some of {', '.join(LANGUAGES)}, not {unknown or 'none'}")
+        if self.shard_ids is not None:
+            count = self.shard_count
             if count is None:
-                raise ValueError("shard ids need CITEBOT_SHARD_COUNT, the number of shards of the whole bot")
-            wrong = [shard for shard in value if not 0 <= shard < count]
-            if wrong or not value or len(set(value)) != len(value):
-                raise ValueError(f"shard ids must be distinct numbers from 0 to {count - 1}, not {value}")
-        return value
+                problems.append("CITEBOT_SHARD_IDS: shard ids need CITEBOT_SHARD_COUNT, the number of shards of "
+                                "the whole bot")
+            elif (any(not 0 <= shard < count for shard in self.shard_ids) or not self.shard_ids
+                  or len(set(self.shard_ids)) != len(self.shard_ids)):
+                problems.append(f"CITEBOT_SHARD_IDS: shard ids must be distinct numbers from 0 to {count - 1}, "
+                                f"not {self.shard_ids}")
+        return problems
 
     @property
     def database_url_value(self) -> str | None:
@@ -144,6 +166,18 @@ class Settings(BaseSettings):
         return self.home / "activity.sqlite"
 
 
+@cache
+def _field_types() -> dict[str, Any]:
+    """Each field's type, evaluated once (the annotations are text under `from __future__ import annotations`)."""
+    return get_type_hints(Settings)
+
+
+def variable_names(name: str) -> tuple[str, ...]:
+    """The environment variables a field is read from, first found wins (CITEBOT_<NAME> unless it says others)."""
+    spec = next(spec for spec in fields(Settings) if spec.name == name)
+    return spec.metadata["env"] or (ENV_PREFIX + name.upper(),)
+
+
 class SettingsError(CitebotError):
     """A setting in the environment or .env has a value citebot cannot use."""
 
@@ -151,13 +185,15 @@ class SettingsError(CitebotError):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Settings from environment and .env, with explicit overrides (used by the CLI and tests)."""
-    try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValidationError as exc:
-        problems = "; ".join(f"CITEBOT_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
-                             for error in exc.errors())
-        raise SettingsError(f"a setting cannot be used: {problems}. See README.md, Configuration.") from None
+    """Settings from the environment and .env, with explicit overrides (used by the CLI and tests)."""
+    variables = environment()
+    values: dict[str, object] = {}
+    for spec in fields(Settings):
+        found = [variables[name] for name in variable_names(spec.name) if variables.get(name, "") != ""]
+        if found:
+            values[spec.name] = found[0]
+    values.update((name, value) for name, value in overrides.items() if value is not None)
+    return Settings(**values)
 
 
 def build_encoder(settings: Settings) -> Encoder:

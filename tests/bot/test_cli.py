@@ -143,7 +143,8 @@ def test_forget_server_shows_then_deletes_one_servers_sources_and_records(tmp_pa
 def test_a_bad_setting_or_model_is_a_message_not_a_traceback(tmp_path):
     bad_backend = run(["ask", "hi"], tmp_path / "home", CITEBOT_ENCODER_BACKEND="gpu")
     assert bad_backend.returncode == 2 and "Traceback" not in bad_backend.stderr
-    assert bad_backend.stderr.startswith("error: a setting cannot be used: CITEBOT_ENCODER_BACKEND: Input should be")
+    assert bad_backend.stderr.startswith("error: a setting cannot be used: CITEBOT_ENCODER_BACKEND: should be one "
+                                         "of auto, onnx, torch, not 'gpu'")
     no_model = run(["ask", "hi"], tmp_path / "home", CITEBOT_MODEL=str(tmp_path / "missing"),
                    CITEBOT_ENCODER_BACKEND="onnx")
     assert no_model.returncode == 1 and "Traceback" not in no_model.stderr
