@@ -1,4 +1,4 @@
-"""The answer path imports no torch: `citebot ask`, `chat` and `serve` on an existing index, in real subprocesses."""
+"""The answer path imports neither torch, scipy nor pydantic: `citebot ask`, `chat` and `serve`, in subprocesses."""
 from __future__ import annotations
 
 import asyncio
@@ -13,7 +13,7 @@ import pytest
 from tests.cli_runner import ROOT, citebot_env, run
 from tests.discord_double import FakeDiscord
 
-HEAVY = ("torch", "transformers", "sentence_transformers", "scipy")
+HEAVY = ("torch", "transformers", "sentence_transformers", "scipy", "pydantic")
 # Runs one citebot command in this interpreter, then prints which heavy packages it imported.
 PROBE = ("import json, sys\n"
          "from bot.cli import main\n"
