@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from bot.answering.adapter import QueryAdapter
+from bot.answering.boosted import BOOSTED_KIND, BoostedTrees
 from bot.answering.features import FEATURES, OPTIONAL_FEATURES, QUESTION_FEATURES
 from bot.errors import CitebotError
 from knowledge.corpus_loader import BUNDLED_CORPUS
@@ -57,6 +58,10 @@ class LogisticModel:
             model = model._with_optional(expected, optional)
         return model
 
+    def to_json(self) -> dict:
+        """The model as the scorer file stores it."""
+        return {"kind": LOGISTIC_KIND, **asdict(self)}
+
     def _with_optional(self, expected: tuple[str, ...], optional: tuple[str, ...]) -> LogisticModel:
         """A model fitted before the optional features existed, given weight 0 for them (same probabilities)."""
         if tuple(name for name in expected if name not in optional) != self.features:
@@ -68,6 +73,20 @@ class LogisticModel:
 
         return LogisticModel(expected, spread(self.mean, 0.0), spread(self.scale, 1.0), spread(self.weights, 0.0),
                              self.bias)
+
+
+ScorerModel = LogisticModel | BoostedTrees
+LOGISTIC_KIND = "logistic"
+
+
+def model_from_json(data: dict, expected: tuple[str, ...]) -> ScorerModel:
+    """Read one model of either kind (a file from before boosted models has no kind: logistic)."""
+    kind = data.get("kind", LOGISTIC_KIND)
+    if kind == BOOSTED_KIND:
+        return BoostedTrees.from_json(data, expected)
+    if kind != LOGISTIC_KIND:
+        raise ValueError(f"unknown model kind {kind!r} (citebot knows {LOGISTIC_KIND!r} and {BOOSTED_KIND!r})")
+    return LogisticModel.from_json({k: v for k, v in data.items() if k != "kind"}, expected)
 
 
 @dataclass(frozen=True)
@@ -85,8 +104,8 @@ class AnswerScorer:
     weigh its dense ranking more.
     """
 
-    sentence: LogisticModel
-    question: LogisticModel
+    sentence: ScorerModel
+    question: ScorerModel
     answer_threshold: float
     extra_threshold: float
     provenance: dict = field(default_factory=dict, compare=False)
@@ -101,8 +120,10 @@ class AnswerScorer:
 
     def to_json(self) -> str:
         """The scorer file's text."""
-        data = asdict(replace(self, adapter=None))
-        data["adapter"] = self.adapter.to_json() if self.adapter is not None else None
+        data = {"sentence": self.sentence.to_json(), "question": self.question.to_json(),
+                "answer_threshold": self.answer_threshold, "extra_threshold": self.extra_threshold,
+                "provenance": self.provenance, "fusion": list(self.fusion),
+                "adapter": self.adapter.to_json() if self.adapter is not None else None}
         return json.dumps(data, indent=2) + "\n"
 
 
@@ -118,8 +139,8 @@ def load_scorer(path: Path = BUNDLED_SCORER) -> AnswerScorer:
     """Read a scorer file and check it was fitted on the features this citebot computes."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return AnswerScorer(LogisticModel.from_json(data["sentence"], FEATURES),
-                            LogisticModel.from_json(data["question"], QUESTION_FEATURES),
+        return AnswerScorer(model_from_json(data["sentence"], FEATURES),
+                            model_from_json(data["question"], QUESTION_FEATURES),
                             float(data["answer_threshold"]), float(data["extra_threshold"]),
                             dict(data.get("provenance", {})),
                             _fusion(data.get("fusion", (1.0, 1.0))),

@@ -8,6 +8,8 @@ from the best sentences would be right, from sentence probabilities made out of 
 sees the sentence model as it behaves on questions it was not fitted on. Both are L2-penalised logistic
 regressions; both penalties and both thresholds are chosen on the validation split by balanced accuracy (the
 mean of answer accuracy and abstention accuracy), so that answering well and declining well count the same.
+Each model may instead be gradient-boosted trees (`boosted.py`), which learn how features interact; which
+kind each model is, like its penalty, is chosen on validation.
 The learned question-to-answer similarity (`adapter.py`) is fitted on train too, its features for train
 from adapters fitted without each question's fold; the scorer keeps it only if validation measures better.
 """
@@ -21,6 +23,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from bot.answering.adapter import QueryAdapter, RankingGroup, fit_adapter
+from bot.answering.boosted import BOOSTED_KIND, fit_boosted
 from bot.answering.compose import best_sentences, select
 from bot.answering.examples import ExampleMemory
 from bot.answering.features import (
@@ -31,12 +34,17 @@ from bot.answering.features import (
     question_features,
 )
 from bot.answering.labelled import Examples, collect, folds_of, label
-from bot.answering.scorer import AnswerScorer, LogisticModel
+from bot.answering.scorer import AnswerScorer, LogisticModel, ScorerModel
 from bot.evaluation import Question, contains_all
 from bot.service import KnowledgeService
 from knowledge.languages import ENGLISH
 
 PENALTIES = (0.01, 0.1, 1.0, 10.0)
+# What each model may be: a logistic regression with one of these penalties, or boosted trees.
+FITS: tuple[float | str, ...] = (*PENALTIES, BOOSTED_KIND)
+# Trees for the sentence model (tens of thousands of candidates) and the question model (one row a question).
+SENTENCE_TREES = {"rounds": 200, "leaves": 15, "min_leaf": 40}
+QUESTION_TREES = {"rounds": 100, "leaves": 7, "min_leaf": 20}
 # Retrieval's (dense, BM25) weights tried for each fit: equal, as RRF defines it, or dense first.
 FUSION_CHOICES = ((1.0, 1.0), (2.0, 1.0), (1.0, 0.5))
 ANSWER_THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.01))
@@ -88,12 +96,18 @@ def _sentence_rows(examples: list[Examples]) -> tuple[np.ndarray, np.ndarray]:
     return x[keep], y[keep].astype(float)
 
 
-def _fit_sentences(examples: list[Examples], penalty: float) -> LogisticModel:
+def fit_kind(x: np.ndarray, y: np.ndarray, fit: float | str, names: tuple[str, ...],
+             trees: dict[str, int]) -> ScorerModel:
+    """A logistic regression with penalty `fit`, or boosted trees when `fit` is "boosted"."""
+    return fit_boosted(x, y, names, **trees) if fit == BOOSTED_KIND else fit_model(x, y, float(fit), names)
+
+
+def _fit_sentences(examples: list[Examples], fit: float | str) -> ScorerModel:
     x, y = _sentence_rows(examples)
     if len(y) < MIN_EXAMPLES or y.sum() == 0 or y.sum() == len(y):
         raise ValueError(f"the train split gives {len(y)} examples with {int(y.sum())} named answer sentences; "
                          "it needs named sentences that the engine retrieves, and sentences that are not answers")
-    return fit_model(x, y, penalty, FEATURES)
+    return fit_kind(x, y, fit, FEATURES, SENTENCE_TREES)
 
 
 def _ranking_groups(examples: list[Examples]) -> list[RankingGroup]:
@@ -140,12 +154,12 @@ def adapter_choices(train: list[Examples], validation: list[Examples]
     return choices
 
 
-def out_of_fold(examples: list[Examples], penalty: float, folds: int = FOLDS) -> list[np.ndarray]:
+def out_of_fold(examples: list[Examples], fit: float | str, folds: int = FOLDS) -> list[np.ndarray]:
     """Each question's sentence probabilities from a model fitted without that question's fold."""
     fold_of = folds_of(examples, folds)
     probabilities: list[np.ndarray] = [np.zeros(0)] * len(examples)
     for fold in range(folds):
-        model = _fit_sentences([ex for ex, f in zip(examples, fold_of) if f != fold], penalty)
+        model = _fit_sentences([ex for ex, f in zip(examples, fold_of) if f != fold], fit)
         for i, ex in enumerate(examples):
             if fold_of[i] == fold and len(ex.candidates):
                 probabilities[i] = model.probabilities(ex.features)
@@ -180,24 +194,41 @@ def evaluate_scorer(examples: list[Examples], scorer: AnswerScorer, max_sentence
     for ex in examples:
         probabilities = scorer.sentence.probabilities(ex.features) if len(ex.candidates) else np.zeros(0)
         chosen.append(select(ex.candidates, probabilities, scorer, max_sentences))
-    return _outcome(examples, chosen, np.array([bool(c) for c in chosen]))
+    return _outcome(_quotes(examples, chosen), np.array([bool(c) for c in chosen]))
 
 
-def _outcome(examples: list[Examples], quoted: list[list[Candidate]], answers: np.ndarray) -> Outcome:
-    """The figures when question i is answered (with quoted[i]) exactly where answers[i] is true."""
-    right = declined = answerable = unanswerable = named = count = 0
-    for ex, chosen, answered in zip(examples, quoted, answers):
+@dataclass(frozen=True)
+class _Quotes:
+    """What answering each question with the sentences it would quote scores, worked out once per choice."""
+
+    quoted: np.ndarray      # bool: there is something to quote
+    answerable: np.ndarray  # bool
+    right: np.ndarray       # bool: answerable, and the quote holds what a correct answer must contain
+    named: np.ndarray       # int: quoted sentences the writers named (where they named any)
+    counted: np.ndarray     # int: quoted sentences (where the writers named any)
+
+
+def _quotes(examples: list[Examples], quoted: list[list[Candidate]]) -> _Quotes:
+    """Score each question's quote once; answer thresholds then only choose which quotes are given."""
+    rows = []
+    for ex, chosen in zip(examples, quoted):
         q = ex.question
-        chosen = chosen if answered else []
-        if q.answerable:
-            answerable += 1
-            right += bool(chosen) and contains_all(" ".join(c.text for c in chosen), q.must_contain)
-            if chosen and q.answer_sentences:
-                count += len(chosen)
-                named += sum(label(q, c) == 1 for c in chosen)
-        else:
-            unanswerable += 1
-            declined += not chosen
+        right = q.answerable and bool(chosen) and contains_all(" ".join(c.text for c in chosen), q.must_contain)
+        counted = len(chosen) if q.answerable and q.answer_sentences else 0
+        named = sum(label(q, c) == 1 for c in chosen) if counted else 0
+        rows.append((bool(chosen), q.answerable, right, named, counted))
+    columns = list(zip(*rows)) if rows else [(), (), (), (), ()]
+    return _Quotes(*(np.array(column, dtype=dtype) for column, dtype in zip(columns, (bool, bool, bool, int, int))))
+
+
+def _outcome(quotes: _Quotes, answers: np.ndarray) -> Outcome:
+    """The figures when question i is answered (with its quote) exactly where answers[i] is true."""
+    given = np.asarray(answers, dtype=bool) & quotes.quoted
+    answerable = int(quotes.answerable.sum())
+    unanswerable = len(given) - answerable
+    right = int((given & quotes.right).sum())
+    declined = int((~given & ~quotes.answerable).sum())
+    named, count = int(quotes.named[given].sum()), int(quotes.counted[given].sum())
     answer_accuracy = right / answerable if answerable else 1.0
     abstention_accuracy = declined / unanswerable if unanswerable else 1.0
     return Outcome(round(answer_accuracy, 4), round(abstention_accuracy, 4),
@@ -206,29 +237,33 @@ def _outcome(examples: list[Examples], quoted: list[list[Candidate]], answers: n
 
 def calibrate(train: list[Examples], validation: list[Examples], max_sentences: int,
               sources: dict[str, str] | None = None) -> tuple[AnswerScorer, Outcome]:
-    """Fit both models on train for each penalty; keep the penalties and thresholds best on validation."""
+    """Fit both models on train for each kind and penalty; keep those and the thresholds best on validation."""
     best: tuple[tuple[float, float], AnswerScorer, Outcome, dict] | None = None
-    for penalty in PENALTIES:
-        sentence_model = _fit_sentences(train, penalty)
-        q_x, q_y = _question_rows(train, out_of_fold(train, penalty), max_sentences)
+    for sentence_fit in FITS:
+        sentence_model = _fit_sentences(train, sentence_fit)
+        q_x, q_y = _question_rows(train, out_of_fold(train, sentence_fit), max_sentences)
         if q_y.sum() == 0 or q_y.sum() == len(q_y):
             raise ValueError("the train split needs questions answered right and questions that are not")
         val_probabilities = [sentence_model.probabilities(ex.features) if len(ex.candidates) else np.zeros(0)
                              for ex in validation]
         # What each extra threshold would quote is independent of the answer threshold: work it out once.
-        quoted = {extra: [_quoted(ex, p, extra, max_sentences) if len(ex.candidates) else []
-                          for ex, p in zip(validation, val_probabilities)] for extra in EXTRA_THRESHOLDS}
-        for question_penalty in PENALTIES:
-            question_model = fit_model(q_x, q_y, question_penalty, QUESTION_FEATURES)
-            confidence = np.array([question_model.probabilities(question_features(ex.candidates, p)[None, :])[0]
-                                   if len(ex.candidates) else 0.0 for ex, p in zip(validation, val_probabilities)])
+        quoted = {extra: _quotes(validation, [_quoted(ex, p, extra, max_sentences) if len(ex.candidates) else []
+                                              for ex, p in zip(validation, val_probabilities)])
+                  for extra in EXTRA_THRESHOLDS}
+        for question_fit in FITS:
+            question_model = fit_kind(q_x, q_y, question_fit, QUESTION_FEATURES, QUESTION_TREES)
+            confidence = np.zeros(len(validation))
+            asked = [i for i, ex in enumerate(validation) if len(ex.candidates)]
+            if asked:  # one call for every question: boosted trees walk all rows at once
+                rows = np.stack([question_features(validation[i].candidates, val_probabilities[i]) for i in asked])
+                confidence[asked] = question_model.probabilities(rows)
             for extra in EXTRA_THRESHOLDS:
                 for threshold in ANSWER_THRESHOLDS:
-                    outcome = _outcome(validation, quoted[extra], confidence >= threshold)
+                    outcome = _outcome(quoted[extra], confidence >= threshold)
                     key = (outcome.balanced, outcome.sentence_precision)
                     if best is None or key > best[0]:
                         best = (key, AnswerScorer(sentence_model, question_model, threshold, extra), outcome,
-                                {"sentence_penalty": penalty, "question_penalty": question_penalty})
+                                {"sentence_penalty": sentence_fit, "question_penalty": question_fit})
     assert best is not None
     _, scorer, outcome, penalties = best
     _x, y = _sentence_rows(train)

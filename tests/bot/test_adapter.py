@@ -66,7 +66,10 @@ def test_an_adapter_survives_its_file_and_a_wrong_shape_is_refused():
 
 def test_a_scorer_fitted_before_the_adapter_gives_its_features_no_weight(tmp_path: Path):
     data = json.loads(BUNDLED_SCORER.read_text())
-    sentence = data["sentence"]
+    # Files from before the adapter hold logistic models (boosted ones came later and name their features).
+    weights = np.random.default_rng(1).normal(size=len(FEATURES))
+    data["sentence"] = sentence = {"features": list(FEATURES), "mean": [0.0] * len(FEATURES),
+                                   "scale": [1.0] * len(FEATURES), "weights": weights.tolist(), "bias": 0.0}
     keep = [i for i, name in enumerate(sentence["features"]) if name not in OPTIONAL_FEATURES]
     for key in ("features", "mean", "scale", "weights"):
         sentence[key] = [sentence[key][i] for i in keep]

@@ -5,6 +5,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.answering.examples import BUNDLED_EXAMPLES, ExampleMemory
@@ -22,12 +23,13 @@ def test_the_bundled_scorer_loads_and_was_fitted_on_these_features():
     assert scorer.sentence.features == FEATURES and scorer.question.features == QUESTION_FEATURES
     assert 0.0 < scorer.answer_threshold < 1.0
     assert scorer.provenance["sources"]["train"].endswith("train.jsonl")
-    assert any(abs(w) > 0.05 for w in scorer.sentence.weights)  # fitted, not flat
+    rows = np.random.default_rng(0).normal(size=(50, len(FEATURES)))
+    assert np.ptp(scorer.sentence.probabilities(rows)) > 0.05  # fitted, not flat (0.5 for everything)
 
 
 def test_a_scorer_fitted_on_other_features_is_refused_with_advice(tmp_path: Path):
     data = json.loads(BUNDLED_SCORER.read_text())
-    data["sentence"]["features"] = data["sentence"]["features"][:-1]
+    data["sentence"]["features"][-1] = "a_feature_from_another_citebot"
     path = tmp_path / "scorer.json"
     path.write_text(json.dumps(data))
     with pytest.raises(ScorerError, match="citebot calibrate"):

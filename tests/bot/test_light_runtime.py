@@ -13,7 +13,7 @@ import pytest
 from tests.cli_runner import ROOT, citebot_env, run
 from tests.discord_double import FakeDiscord
 
-HEAVY = ("torch", "transformers", "sentence_transformers", "scipy", "pydantic")
+HEAVY = ("torch", "transformers", "sentence_transformers", "scipy", "sklearn", "pydantic")
 # Runs one citebot command in this interpreter, then prints which heavy packages it imported.
 PROBE = ("import json, sys\n"
          "from bot.cli import main\n"
