@@ -159,7 +159,8 @@ def test_compressed_scan_ranks_like_exact_search_over_the_starter_corpus(bundled
     """
     exact, _ = bundled_service.searchable()
     config = VectorStoreConfig(approximate_above=0, refine_factor=2)
-    compressed = SearchIndex(bundled_service.store.load(), encoder, vector_config=config)
+    # The same search settings as the service's (the scorer's fusion weights); only the vector scan differs.
+    compressed = SearchIndex(bundled_service.store.load(), encoder, config=exact.config, vector_config=config)
     assert compressed.vectors.approximate and not exact.vectors.approximate
     questions = [json.loads(line)["question"] for line in DEV_QUESTIONS.read_text().splitlines() if line.strip()]
     for question in questions:
