@@ -3,7 +3,7 @@
 A logistic regression weighs each feature the same way whatever the others say; trees can learn that a
 close example question matters only when the sentence also holds what was asked, or that a low cosine is
 fine for a statistics row. The answer path never imports scikit-learn: the fitted trees are written out as
-plain arrays, and `probabilities` walks them all at once with numpy.
+plain arrays, and `probabilities` evaluates every tree at once with numpy.
 """
 from __future__ import annotations
 
@@ -32,27 +32,37 @@ class BoostedTrees:
     leaf: np.ndarray       # bool
 
     def __post_init__(self) -> None:
-        # Flattened once for walking: a leaf points to itself, so every row can take `depth` steps.
-        trees, width = self.feature.shape
-        own = np.arange(trees * width, dtype=np.int64).reshape(trees, width)
-        offset = (np.arange(trees, dtype=np.int64) * width)[:, None]
-        object.__setattr__(self, "_walk", (
-            np.where(self.leaf, own, self.left + offset).ravel(), np.where(self.leaf, own, self.right + offset).ravel(),
-            self.feature.ravel().astype(np.int64), np.where(self.leaf, np.inf, self.threshold).ravel(),
-            self.value.ravel(), offset.ravel(), _depth(self.left, self.right, self.leaf)))
+        # Each tree as a path matrix (the GEMM strategy of Hummingbird): a row reaches a leaf exactly when
+        # it goes left at every ancestor the leaf lies left of, and right at the others.
+        trees = self.feature.shape[0]
+        inner = [np.flatnonzero(~self.leaf[t]) for t in range(trees)]
+        routes = [_routes(self.left[t], self.right[t], self.leaf[t]) for t in range(trees)]
+        width, count = max(1, max(map(len, inner))), max(map(len, routes))
+        feature = np.zeros((trees, width), dtype=np.int64)
+        threshold = np.full((trees, width), np.inf)
+        paths = np.zeros((trees, width, count), dtype=np.float32)
+        lefts = np.full((trees, count), -1.0, dtype=np.float32)  # -1: a padding leaf no row reaches
+        values = np.zeros((trees, count))
+        for t in range(trees):
+            slot = {node: i for i, node in enumerate(inner[t])}
+            feature[t, :len(inner[t])] = self.feature[t, inner[t]]
+            threshold[t, :len(inner[t])] = self.threshold[t, inner[t]]
+            for j, (node, route) in enumerate(routes[t].items()):
+                values[t, j] = self.value[t, node]
+                lefts[t, j] = 0.0
+                for ancestor, went_left in route:
+                    paths[t, slot[ancestor], j] = 1.0 if went_left else -1.0
+                    lefts[t, j] += went_left
+        object.__setattr__(self, "_paths", (feature, threshold, paths, lefts, values))
 
     def probabilities(self, matrix: np.ndarray) -> np.ndarray:
         """The probability for each row of a (rows x features) matrix."""
         rows = np.asarray(matrix, dtype=np.float64)
-        left, right, feature, threshold, value, roots, depth = self._walk  # type: ignore[attr-defined]
-        n = rows.shape[0]
-        node = np.repeat(roots[:, None], n, axis=1)  # (trees x rows), flat node ids
-        flat = rows.ravel()
-        cell = np.arange(n, dtype=np.int64)[None, :] * rows.shape[1]
-        for _ in range(depth):
-            goes_left = flat[cell + feature[node]] <= threshold[node]
-            node = np.where(goes_left, left[node], right[node])
-        z = self.baseline + value[node].sum(axis=0)
+        feature, threshold, paths, lefts, values = self._paths  # type: ignore[attr-defined]
+        # (trees x rows x inner nodes): whether each row goes left at each node (NaN goes right).
+        goes_left = (rows[:, feature] <= threshold).transpose(1, 0, 2).astype(np.float32)
+        leaf = (np.matmul(goes_left, paths) == lefts[:, None, :]).argmax(axis=2)  # (trees x rows)
+        z = self.baseline + values[np.arange(len(values))[:, None], leaf].sum(axis=0)
         return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
     def to_json(self) -> dict:
@@ -85,17 +95,17 @@ class BoostedTrees:
                    packed("threshold", np.float64, 0.0), left, right, packed("value", np.float64, 0.0), leaf)
 
 
-def _depth(left: np.ndarray, right: np.ndarray, leaf: np.ndarray) -> int:
-    """The most steps from a root to a leaf, over every tree."""
-    depth = np.zeros(left.shape, dtype=np.int64)
-    deepest = 0
-    for t in range(left.shape[0]):
-        for node in range(left.shape[1]):  # sklearn numbers a child after its parent
-            if not leaf[t, node]:
-                for child in (left[t, node], right[t, node]):
-                    depth[t, child] = depth[t, node] + 1
-                    deepest = max(deepest, int(depth[t, child]))
-    return deepest
+def _routes(left: np.ndarray, right: np.ndarray, leaf: np.ndarray) -> dict[int, list[tuple[int, bool]]]:
+    """Each leaf reachable from the root, with the (ancestor, went left) steps that lead to it."""
+    routes: dict[int, list[tuple[int, bool]]] = {}
+    stack: list[tuple[int, list[tuple[int, bool]]]] = [(0, [])]
+    while stack:
+        node, route = stack.pop()
+        if leaf[node]:
+            routes[node] = route
+        else:
+            stack += [(int(left[node]), [*route, (node, True)]), (int(right[node]), [*route, (node, False)])]
+    return dict(sorted(routes.items()))
 
 
 def _tree_json(model: BoostedTrees, t: int) -> dict:
