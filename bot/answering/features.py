@@ -1,7 +1,6 @@
 """The candidate sentences for a question, and the measured features a learned scorer weighs."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,7 +9,7 @@ from bot.answering.adapter import QueryAdapter
 from bot.answering.examples import NO_SUPPORT, Support
 from bot.answering.question_types import FIGURE_WANTS, Wants
 from bot.answering.question_view import QuestionView, coverage, view_question
-from bot.answering.sentence_facts import FactCache
+from bot.answering.sentence_facts import FactCache, SentenceFacts
 from embeddings.search import Hit, SearchIndex, SearchResult
 from knowledge.records import STATISTIC_KIND
 
@@ -129,11 +128,13 @@ def _pool(index: SearchIndex, result: SearchResult, max_passages: int, support: 
 
 def _positions(pool: _Pool, facts: FactCache, min_words: int) -> list[tuple[int, int]]:
     """(row, position) of every candidate: all sentences of a ranked passage, the found ones of the others."""
+    found: dict[int, set[int]] = {}
+    for row, position in (*pool.sentence_rank, *pool.suggested):
+        found.setdefault(row, set()).add(position)
     wanted: list[tuple[int, int]] = []
     for row, (hit, rank) in pool.rows.items():
         sentences = facts.sentences(hit)
-        positions = range(len(sentences)) if rank is not None else sorted(
-            {p for (r, p) in pool.sentence_rank if r == row} | {p for (r, p) in pool.suggested if r == row})
+        positions = range(len(sentences)) if rank is not None else sorted(found.get(row, ()))
         wanted += [(row, p) for p in positions if len(sentences[p].split()) >= min_words]
     return wanted
 
@@ -159,14 +160,27 @@ class _Scores:
                    all_bm25[sentence_ids])
 
 
-def _passage_part(view: QuestionView, context: frozenset[str]) -> list[float]:
+def _passage_part(view: QuestionView, context: frozenset[str]) -> tuple[float, float, float, float]:
     """What a sentence's passage and title say: coverage, and the question's names, rare words and years missing."""
-    return [
+    return (
         coverage(view.weights, context, view.forms),
         float(sum(1 for n in view.names if n not in context)),
         float(sum(1 for t in view.rare if view.forms[t].isdisjoint(context))),
         float(any(y not in context for y in view.years)),
-    ]
+    )
+
+
+def _covered(weights: dict[str, float], forms: dict[str, frozenset[str]],
+             token_sets: list[frozenset[str]]) -> np.ndarray:
+    """coverage() of each token set, one question word at a time over all of them."""
+    total = sum(weights.values())
+    out = np.zeros(len(token_sets))
+    if not total:
+        return out
+    for term, weight in weights.items():
+        accepted = forms[term]
+        out += weight * np.fromiter((not accepted.isdisjoint(t) for t in token_sets), bool, len(token_sets))
+    return out / total
 
 
 def gather(index: SearchIndex, result: SearchResult, max_passages: int, min_words: int,
@@ -181,24 +195,13 @@ def gather(index: SearchIndex, result: SearchResult, max_passages: int, min_word
     if not wanted:
         return []
     scores = _Scores.of(index, result, wanted)
-    best_bm25, best_cosine = float(scores.bm25.max()), float(scores.cosines.max())
-    # What depends only on the question, or only on the passage, is worked out once.
-    question_part = [float(len(view.unknown)), len(view.unknown) / max(len(view.weights), 1)]
-    shared = [*_hinged(support.declined), support.nearest, float(support.available)]
-    passage_parts: dict[int, list[float]] = {}
-    out = []
-    for i, (row, position) in enumerate(wanted):
-        hit, rank = pool.rows[row]
-        text = facts.sentences(hit)[position]
-        if row not in passage_parts:
-            passage_parts[row] = _passage_part(view, facts.context(hit))
-        features = _sentence_features(
-            view, facts, hit, row, position, text, passage_parts[row], question_part, shared, support,
-            similarity=(float(scores.cosines[i]), float(scores.centred[i]), best_cosine,
-                        float(scores.bm25[i]) / best_bm25 if best_bm25 > 0 else 0.0),
-            ranks=(rank, pool.sentence_rank.get((row, position))))
-        out.append(Candidate(hit, position, text, scores.vectors[i], facts.sentence(row, position, text).tokens,
-                             features))
+    hits = [pool.rows[row][0] for row, _ in wanted]
+    texts = [facts.sentences(hit)[position] for hit, (_, position) in zip(hits, wanted)]
+    sentences = [facts.sentence(row, position, text) for (row, position), text in zip(wanted, texts)]
+    matrix = np.column_stack([column for _, column in _columns(view, facts, pool, support, wanted, hits, texts,
+                                                                 sentences, scores)])
+    out = [Candidate(hit, position, text, scores.vectors[i], sentence.tokens, matrix[i])
+           for i, (hit, (_, position), text, sentence) in enumerate(zip(hits, wanted, texts, sentences))]
     if adapter is not None:
         fill_adapted(out, adapter.scores(result.query_vector, scores.vectors))
     return out
@@ -206,60 +209,89 @@ def gather(index: SearchIndex, result: SearchResult, max_passages: int, min_word
 
 def fill_adapted(candidates: list[Candidate], similarity: np.ndarray) -> None:
     """Write the adapted similarity, and its gap to the best, into the candidates' feature vectors."""
-    for candidate, value in zip(candidates, similarity):
+    gap = similarity - similarity.max() if len(similarity) else similarity
+    for candidate, value, below in zip(candidates, similarity, gap):
         candidate.features[ADAPTED[0]] = float(value)
-        candidate.features[ADAPTED[1]] = float(value - similarity.max())
+        candidate.features[ADAPTED[1]] = float(below)
 
 
-def _sentence_features(view: QuestionView, facts: FactCache, hit: Hit, row: int, position: int, text: str,
-                       passage_part: list[float], question_part: list[float], shared: list[float],
-                       support: Support, similarity: tuple[float, float, float, float],
-                       ranks: tuple[int | None, int | None]) -> np.ndarray:
-    """One candidate's feature vector, in the order of FEATURES."""
-    cosine, centred, best_cosine, relative_bm25 = similarity
-    rank, s_rank = ranks
-    sentence = facts.sentence(row, position, text)
-    context_coverage, missing_names, missing_rare, year_missing = passage_part
+def _columns(view: QuestionView, facts: FactCache, pool: _Pool, support: Support, wanted: list[tuple[int, int]],
+             hits: list[Hit], texts: list[str], sentences: list[SentenceFacts],
+             scores: _Scores) -> list[tuple[str, np.ndarray]]:
+    """Each feature over every candidate, in the order of FEATURES (one array a feature, not one loop a sentence)."""
+    n = len(wanted)
+
+    def each(values: object) -> np.ndarray:
+        return np.fromiter(values, np.float64, n)  # type: ignore[arg-type]
+
+    def constant(value: float) -> np.ndarray:
+        return np.full(n, float(value))
+
+    parts: dict[int, tuple[float, float, float, float]] = {}
+    for row, _ in wanted:
+        if row not in parts:
+            parts[row] = _passage_part(view, facts.context(pool.rows[row][0]))
+    passage = np.array([parts[row] for row, _ in wanted]).reshape(n, 4)
+    ranks = [pool.rows[row][1] for row, _ in wanted]
+    sentence_ranks = [pool.sentence_rank.get(key) for key in wanted]
+    best_bm25 = float(scores.bm25.max())
     wants_specific = view.wants is not Wants.ANYTHING
     generic = not (view.rare or view.names)
-    is_statistic = hit.source.kind == STATISTIC_KIND
-    holds_wanted = wants_specific and facts.holds(row, position, text, view.wants)
-    specifics = math.log(1 + len(sentence.names - view.names - view.terms))
-    return np.array([
-        cosine,
-        centred,
-        cosine - best_cosine,
-        hit.dense,
-        0.0 if rank is None else 1.0 / (1 + rank),
-        0.0 if s_rank is None else 1.0 / (1 + s_rank),
-        relative_bm25,
-        coverage(view.weights, sentence.tokens, view.forms),
-        context_coverage,
-        coverage(view.rare, sentence.tokens, view.forms) if view.rare else 0.0,
-        *question_part,
-        missing_names,
-        missing_rare,
-        float(wants_specific),
-        float(holds_wanted),
-        float(wants_specific and not holds_wanted),
-        float(is_statistic),
-        float(is_statistic and view.wants in FIGURE_WANTS),
-        float(hit.source.kind == "summary"),
-        float(sentence.asks),
-        sentence.log_words,
-        float(position == 0),
-        float(view.definition),
-        float(view.definition and sentence.defines),
-        year_missing,
-        float(generic),
-        specifics,
-        specifics if generic else 0.0,
-        *_hinged(support.answered(row, position)),
-        *shared,
-        0.0, 0.0,  # adapted similarity and gap: filled in by fill_adapted when the scorer has an adapter
-    ], dtype=np.float64)
+    statistic = each(hit.source.kind == STATISTIC_KIND for hit in hits)
+    holds = (each(facts.holds(row, position, text, view.wants) for (row, position), text in zip(wanted, texts))
+             if wants_specific else np.zeros(n))
+    specifics = np.log1p(each(len(s.names - view.names - view.terms) for s in sentences))
+    token_sets = [s.tokens for s in sentences]
+    answered = _hinged_columns(each(support.answered(row, position) for row, position in wanted))
+    declined = _hinged(support.declined)
+    return [
+        ("sentence_cosine", scores.cosines.astype(np.float64)),
+        ("centered_cosine", scores.centred.astype(np.float64)),
+        ("cosine_gap", scores.cosines.astype(np.float64) - float(scores.cosines.max())),
+        ("passage_cosine", each(hit.dense for hit in hits)),
+        ("passage_rank", each(0.0 if r is None else 1.0 / (1 + r) for r in ranks)),
+        ("sentence_rank", each(0.0 if r is None else 1.0 / (1 + r) for r in sentence_ranks)),
+        ("sentence_bm25", scores.bm25.astype(np.float64) / best_bm25 if best_bm25 > 0 else np.zeros(n)),
+        ("coverage", _covered(view.weights, view.forms, token_sets)),
+        ("context_coverage", passage[:, 0]),
+        ("rare_coverage", _covered(view.rare, view.forms, token_sets) if view.rare else np.zeros(n)),
+        ("unknown_terms", constant(len(view.unknown))),
+        ("unknown_share", constant(len(view.unknown) / max(len(view.weights), 1))),
+        ("missing_names", passage[:, 1]),
+        ("missing_rare_context", passage[:, 2]),
+        ("wants_specific", constant(wants_specific)),
+        ("holds_wanted", holds),
+        ("lacks_wanted", (1.0 - holds) if wants_specific else np.zeros(n)),
+        ("statistic", statistic),
+        ("statistic_for_figure", statistic if view.wants in FIGURE_WANTS else np.zeros(n)),
+        ("summary", each(hit.source.kind == "summary" for hit in hits)),
+        ("asks", each(s.asks for s in sentences)),
+        ("log_words", each(s.log_words for s in sentences)),
+        ("first_in_passage", each(position == 0 for _, position in wanted)),
+        ("definition_asked", constant(view.definition)),
+        ("defines", each(view.definition and s.defines for s in sentences)),
+        ("year_missing", passage[:, 3]),
+        ("generic_question", constant(generic)),
+        ("sentence_specifics", specifics),
+        ("generic_specifics", specifics if generic else np.zeros(n)),
+        ("example_answered", answered[0]),
+        ("example_answered_close", answered[1]),
+        ("example_answered_same", answered[2]),
+        ("example_declined", constant(declined[0])),
+        ("example_declined_close", constant(declined[1])),
+        ("example_declined_same", constant(declined[2])),
+        ("example_nearest", constant(support.nearest)),
+        ("examples_available", constant(support.available)),
+        ("adapted_similarity", np.zeros(n)),  # filled in by fill_adapted when the scorer has an adapter
+        ("adapted_gap", np.zeros(n)),
+    ]
 
 
 def _hinged(cosine: float) -> tuple[float, float, float]:
     """A cosine, and how far it is above 0.6 and above 0.8."""
     return cosine, max(0.0, cosine - 0.6), max(0.0, cosine - 0.8)
+
+
+def _hinged_columns(cosines: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """_hinged over an array of cosines."""
+    return cosines, np.maximum(0.0, cosines - 0.6), np.maximum(0.0, cosines - 0.8)
