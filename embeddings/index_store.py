@@ -76,12 +76,24 @@ class IndexStore:
     def __init__(self, home: Path) -> None:
         self.home = Path(home)
         self.root = self.home / "index"
+        self._current: tuple[tuple[int, int, int], Path] | None = None  # CURRENT's stat and the folder it names
 
     # ----- reading -------------------------------------------------------------------------------------
 
     def current_generation(self) -> Path:
         """Folder of the generation CURRENT points to; raises IndexMissingError if none."""
         pointer = self.root / CURRENT_POINTER
+        try:
+            seen = pointer.stat()
+        except FileNotFoundError:
+            raise IndexMissingError(f"no index under {self.root}; build it with `citebot index`") from None
+        except OSError as exc:
+            raise IndexDamagedError(f"{pointer} cannot be read ({exc})") from None
+        # Every answer asks; CURRENT is replaced by rename, so an unchanged inode and time mean the same name.
+        signature = (seen.st_ino, seen.st_mtime_ns, seen.st_size)
+        cached = self._current
+        if cached is not None and cached[0] == signature:
+            return cached[1]
         try:
             name = pointer.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
@@ -90,6 +102,7 @@ class IndexStore:
             raise IndexDamagedError(f"{pointer} cannot be read ({exc})") from None
         if not name.startswith("gen-") or "/" in name or not (self.root / name).is_dir():
             raise IndexDamagedError(f"{pointer} names {name[:80]!r}, which is not an index generation here")
+        self._current = (signature, self.root / name)
         return self.root / name
 
     def read_manifest(self, generation: Path) -> Manifest:

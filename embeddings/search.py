@@ -211,14 +211,12 @@ class SearchIndex:
         bm25_ids = bm25_ranking(bm25_all, n)
         ranked = fused_top([(dense_ids, self.config.dense_weight), (bm25_ids, self.config.bm25_weight)],
                            self.config.rrf_k, self.sentence_store.size, self.config.sentences)
-        offsets = self.stored.sentence_offsets
-        out = []
-        for rank, (sentence, _score) in enumerate(ranked):
-            row = int(self.sentence_rows[sentence])
-            out.append(SentenceHit(row, sentence - int(offsets[row]), rank,
-                                   float(self.stored.sentence_vectors[sentence] @ query_vector),
-                                   float(bm25_all[sentence])))
-        return tuple(out)
+        ids = np.array([sentence for sentence, _ in ranked], dtype=np.int64)
+        rows = self.sentence_rows[ids]
+        positions = ids - self.stored.sentence_offsets[rows]
+        cosines = self.stored.sentence_vectors[ids] @ query_vector  # all at once, not one product a sentence
+        return tuple(SentenceHit(int(row), int(position), rank, float(cosine), float(bm25))
+                     for rank, (row, position, cosine, bm25) in enumerate(zip(rows, positions, cosines, bm25_all[ids])))
 
     def centred_cosines(self, sentence_ids: np.ndarray, query_vector: np.ndarray) -> np.ndarray:
         """Cosine of sentences and query with the corpus's mean sentence direction taken out of both."""

@@ -106,8 +106,11 @@ class ExampleMemory:
             for key in sorted(answers):
                 pair_examples.append(i)
                 pair_keys.append(self.key_index.setdefault(key, len(self.key_index)))
-        self.pair_examples = np.array(pair_examples, dtype=np.int64)
-        self.pair_keys = np.array(pair_keys, dtype=np.int64)
+        # Sorted by answer sentence, so that each sentence's best example is one reduceat over its run of pairs.
+        keys = np.array(pair_keys, dtype=np.int64)
+        order = np.argsort(keys, kind="stable")
+        self.pair_examples = np.array(pair_examples, dtype=np.int64)[order]
+        self.pair_starts = np.searchsorted(keys[order], np.arange(len(self.key_index)))
         self.ids = np.array([q.id for q in questions], dtype=object)
 
     @classmethod
@@ -149,8 +152,8 @@ class ExampleMemory:
         cosines = (self.vectors @ query_vector).astype(np.float64)
         if leave_out is not None:
             cosines[self.ids == leave_out] = -1.0
-        best = np.full(len(self.key_index), -1.0)
-        np.maximum.at(best, self.pair_keys, cosines[self.pair_examples])
+        best = (np.maximum.reduceat(cosines[self.pair_examples], self.pair_starts) if len(self.pair_starts)
+                else np.zeros(0))
         unanswerable = cosines[~self.answerable]
         return Support(self.key_index, best, float(unanswerable.max()) if len(unanswerable) else 0.0,
                        float(cosines.max()))
