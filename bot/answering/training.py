@@ -5,11 +5,11 @@ sentence the engine gathers for a question becomes one example for the sentence 
 positives, the rest negatives; an unnamed sentence that still holds everything a correct answer must contain
 is left out (neither clearly right nor clearly wrong). The question model learns whether the answer built
 from the best sentences would be right, from sentence probabilities made out of fold (stacking), so that it
-sees the sentence model as it behaves on questions it was not fitted on. Both are L2-penalised logistic
-regressions; both penalties and both thresholds are chosen on the validation split by balanced accuracy (the
-mean of answer accuracy and abstention accuracy), so that answering well and declining well count the same.
-Each model may instead be gradient-boosted trees (`boosted.py`), which learn how features interact; which
-kind each model is, like its penalty, is chosen on validation.
+sees the sentence model as it behaves on questions it was not fitted on. Each model is either an
+L2-penalised logistic regression (one of PENALTIES) or gradient-boosted trees (`boosted.py`, which learn how
+features interact). Which fit each model gets, and both thresholds, are chosen on the validation split by
+balanced accuracy (the mean of answer accuracy and abstention accuracy), so that answering well and
+declining well count the same.
 The learned question-to-answer similarity (`adapter.py`) is fitted on train too, its features for train
 from adapters fitted without each question's fold; the scorer keeps it only if validation measures better.
 """
