@@ -161,14 +161,19 @@ def test_calibrate_writes_a_scorer_that_loads_and_refuses_a_split_without_answer
     assert not (tmp_path / "other.json").exists()
 
 
-def test_question_sets_are_split_once_by_id(tmp_path: Path):
-    """Every question of the written sets is in exactly one split, where its id's hash puts it."""
+def _bench_module(name: str):
+    """A script of bench/ as a module (bench is not a package)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("split_questions", Path(__file__).parents[2] / "bench" /
-                                                  "split_questions.py")
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[2] / "bench" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def test_question_sets_are_split_once_by_id(tmp_path: Path):
+    """Every question of the written sets is in exactly one split, where its id's hash puts it."""
+    module = _bench_module("split_questions")
     written = [json.loads(line)["id"] for path in sorted((QUESTIONS / "written").glob("*.jsonl"))
                for line in path.read_text().splitlines() if line.strip()]
     placed = {}
@@ -182,6 +187,26 @@ def test_question_sets_are_split_once_by_id(tmp_path: Path):
     answerable = sum(q.answerable for s in ("train", "validation", "test")
                      for q in read_question_set(QUESTIONS / f"{s}.jsonl"))
     assert answerable >= 200 and len(written) - answerable >= 50
+
+
+@pytest.mark.corpus
+def test_every_question_set_names_sentences_that_stand_in_the_corpus(tmp_path: Path):
+    """The writers' labels hold against today's corpus; a sentence edited away is reported with its question."""
+    check = _bench_module("check_questions")
+    bodies, rows = check.article_bodies(check.CORPUS), check.statistic_rows(check.CORPUS)
+    files = [*sorted((QUESTIONS / "written").glob("*.jsonl")), *sorted((QUESTIONS / "es").glob("writer_*.jsonl"))]
+    assert len(files) >= 20
+    assert [p for path in files for p in check.problems(path, bodies, rows)] == []
+    # The same question after the corpus lost its sentence, and with a must_contain no sentence holds.
+    line = next(line for line in (QUESTIONS / "written" / "writer_1.jsonl").read_text().splitlines()
+                if '"answerable": true' in line)
+    question = json.loads(line)
+    named = question["answer_sentences"][0]
+    (tmp_path / "q.jsonl").write_text(json.dumps({**question, "must_contain": ["no such words"]}) + "\n")
+    edited = {source: body.replace(check.collapse(named), "") for source, body in bodies.items()}
+    found = check.problems(tmp_path / "q.jsonl", edited, rows)
+    assert any("not word for word" in p and question["id"] in p for p in found)
+    assert any("'no such words' stands in none" in p for p in found)
 
 
 def test_example_question_vectors_are_cached_by_model_and_text(bundled_service, tmp_path: Path):
