@@ -63,6 +63,9 @@ class Settings:
     # the default matches VectorStoreConfig's, written out so settings do not import FAISS.
     approximate_search_above: int = _setting(50_000, "Passages above which vector search is approximate.", ge=0)
     max_question_chars: int = _setting(500, "Longer questions are refused.", ge=10, le=4000)
+    blas_threads: int = _setting(1, "Threads numpy's matrix products may use; answering multiplies small "
+                                 "matrices, where more threads only wait for each other (bench/RESULTS.md).",
+                                 ge=1, le=64)
     languages: list[str] = _setting(factory=lambda: list(LANGUAGES), description="Languages citebot answers "
                                     "in; any but English adds the multilingual index (a second model).")
 

@@ -25,6 +25,7 @@ from bot.service._replicas import IndexReplicas
 from bot.service._sources import OrganizerSources
 from bot.settings import Settings, build_encoder
 from bot.uploads import UploadFolders
+from embeddings.blas import limit_blas_threads
 from embeddings.encoder import Encoder
 from embeddings.generation import StoredIndex
 from embeddings.index_store import IndexDamagedError, IndexMissingError, IndexStore
@@ -57,6 +58,7 @@ class KnowledgeService(IndexLoading, PinnedAnswers, OrganizerSources, IndexRepli
                  pin_matcher: PinMatcher | None = None, multilingual_scorer: AnswerScorer | None = None,
                  search_config: SearchConfig = SearchConfig()) -> None:
         self.settings = settings
+        limit_blas_threads(settings.blas_threads)  # process-wide: FAISS and numpy are loaded by now
         self.search_config = search_config  # retrieval's settings; the scorer's fusion weights override its own
         self._multilingual_scorer = multilingual_scorer
         self.scorer = scorer or load_scorer(settings.answer_scorer or BUNDLED_SCORER)

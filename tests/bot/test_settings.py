@@ -109,3 +109,25 @@ def test_reading_settings_imports_no_heavy_library():
             "print(sorted(m for m in ('pydantic', 'numpy', 'asyncio', 'yaml') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def _blas_threads() -> set[int]:
+    from threadpoolctl import threadpool_info
+
+    return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+
+def test_a_service_holds_every_blas_to_its_blas_threads(tmp_path, encoder):
+    """Answering multiplies small matrices: the service caps numpy's and FAISS's BLAS as its setting says."""
+    from embeddings.blas import limit_blas_threads
+    from tests.conftest import make_service
+
+    try:
+        limit_blas_threads(3)
+        assert _blas_threads() == {3}
+        make_service(tmp_path / "one", encoder)  # the default
+        assert _blas_threads() == {1}
+        make_service(tmp_path / "two", encoder, blas_threads=2)
+        assert _blas_threads() == {2}
+    finally:
+        limit_blas_threads(Settings().blas_threads)
