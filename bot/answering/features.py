@@ -160,27 +160,13 @@ class _Scores:
                    all_bm25[sentence_ids])
 
 
-def _passage_part(view: QuestionView, context: frozenset[str]) -> tuple[float, float, float, float]:
-    """What a sentence's passage and title say: coverage, and the question's names, rare words and years missing."""
+def _passage_part(view: QuestionView, context: frozenset[str]) -> tuple[float, float, float]:
+    """What a sentence's passage and title lack: the question's names, rare words and years."""
     return (
-        coverage(view.weights, context, view.forms),
         float(sum(1 for n in view.names if n not in context)),
         float(sum(1 for t in view.rare if view.forms[t].isdisjoint(context))),
         float(any(y not in context for y in view.years)),
     )
-
-
-def _covered(weights: dict[str, float], forms: dict[str, frozenset[str]],
-             token_sets: list[frozenset[str]]) -> np.ndarray:
-    """coverage() of each token set, one question word at a time over all of them."""
-    total = sum(weights.values())
-    out = np.zeros(len(token_sets))
-    if not total:
-        return out
-    for term, weight in weights.items():
-        accepted = forms[term]
-        out += weight * np.fromiter((not accepted.isdisjoint(t) for t in token_sets), bool, len(token_sets))
-    return out / total
 
 
 def gather(index: SearchIndex, result: SearchResult, max_passages: int, min_words: int,
@@ -227,11 +213,12 @@ def _columns(view: QuestionView, facts: FactCache, pool: _Pool, support: Support
     def constant(value: float) -> np.ndarray:
         return np.full(n, float(value))
 
-    parts: dict[int, tuple[float, float, float, float]] = {}
-    for row, _ in wanted:
+    contexts = [facts.context(hit) for hit in hits]
+    parts: dict[int, tuple[float, float, float]] = {}
+    for (row, _), context in zip(wanted, contexts):
         if row not in parts:
-            parts[row] = _passage_part(view, facts.context(pool.rows[row][0]))
-    passage = np.array([parts[row] for row, _ in wanted]).reshape(n, 4)
+            parts[row] = _passage_part(view, context)
+    lacking = np.array([parts[row] for row, _ in wanted]).reshape(n, 3)
     ranks = [pool.rows[row][1] for row, _ in wanted]
     sentence_ranks = [pool.sentence_rank.get(key) for key in wanted]
     best_bm25 = float(scores.bm25.max())
@@ -242,7 +229,7 @@ def _columns(view: QuestionView, facts: FactCache, pool: _Pool, support: Support
              if wants_specific else np.zeros(n))
     specifics = np.log1p(each(len(s.names - view.names - view.terms) for s in sentences))
     token_sets = [s.tokens for s in sentences]
-    answered = _hinged_columns(each(support.answered(row, position) for row, position in wanted))
+    answered = _hinged(each(support.answered(row, position) for row, position in wanted))
     declined = _hinged(support.declined)
     return [
         ("sentence_cosine", scores.cosines.astype(np.float64)),
@@ -252,13 +239,13 @@ def _columns(view: QuestionView, facts: FactCache, pool: _Pool, support: Support
         ("passage_rank", each(0.0 if r is None else 1.0 / (1 + r) for r in ranks)),
         ("sentence_rank", each(0.0 if r is None else 1.0 / (1 + r) for r in sentence_ranks)),
         ("sentence_bm25", scores.bm25.astype(np.float64) / best_bm25 if best_bm25 > 0 else np.zeros(n)),
-        ("coverage", _covered(view.weights, view.forms, token_sets)),
-        ("context_coverage", passage[:, 0]),
-        ("rare_coverage", _covered(view.rare, view.forms, token_sets) if view.rare else np.zeros(n)),
+        ("coverage", coverage(view.weights, view.forms, token_sets)),
+        ("context_coverage", coverage(view.weights, view.forms, contexts)),
+        ("rare_coverage", coverage(view.rare, view.forms, token_sets)),
         ("unknown_terms", constant(len(view.unknown))),
         ("unknown_share", constant(len(view.unknown) / max(len(view.weights), 1))),
-        ("missing_names", passage[:, 1]),
-        ("missing_rare_context", passage[:, 2]),
+        ("missing_names", lacking[:, 0]),
+        ("missing_rare_context", lacking[:, 1]),
         ("wants_specific", constant(wants_specific)),
         ("holds_wanted", holds),
         ("lacks_wanted", (1.0 - holds) if wants_specific else np.zeros(n)),
@@ -270,7 +257,7 @@ def _columns(view: QuestionView, facts: FactCache, pool: _Pool, support: Support
         ("first_in_passage", each(position == 0 for _, position in wanted)),
         ("definition_asked", constant(view.definition)),
         ("defines", each(view.definition and s.defines for s in sentences)),
-        ("year_missing", passage[:, 3]),
+        ("year_missing", lacking[:, 2]),
         ("generic_question", constant(generic)),
         ("sentence_specifics", specifics),
         ("generic_specifics", specifics if generic else np.zeros(n)),
@@ -287,11 +274,6 @@ def _columns(view: QuestionView, facts: FactCache, pool: _Pool, support: Support
     ]
 
 
-def _hinged(cosine: float) -> tuple[float, float, float]:
-    """A cosine, and how far it is above 0.6 and above 0.8."""
-    return cosine, max(0.0, cosine - 0.6), max(0.0, cosine - 0.8)
-
-
-def _hinged_columns(cosines: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """_hinged over an array of cosines."""
-    return cosines, np.maximum(0.0, cosines - 0.6), np.maximum(0.0, cosines - 0.8)
+def _hinged(cosine: float | np.ndarray) -> tuple[float | np.ndarray, ...]:
+    """A cosine (or an array of them), and how far it is above 0.6 and above 0.8."""
+    return cosine, np.maximum(0.0, cosine - 0.6), np.maximum(0.0, cosine - 0.8)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,14 +34,17 @@ class QuestionView:
     forms: dict[str, frozenset[str]]  # each question word and the words that report the same thing
 
 
-def coverage(weights: dict[str, float], tokens: frozenset[str] | set[str],
-             forms: dict[str, frozenset[str]] | None = None) -> float:
-    """Share of the question's word weight present in tokens (a related word counts too)."""
+def coverage(weights: dict[str, float], forms: dict[str, frozenset[str]],
+             token_sets: Sequence[frozenset[str]]) -> np.ndarray:
+    """Share of the question's word weight present in each token set (a related word counts too)."""
     total = sum(weights.values())
+    out = np.zeros(len(token_sets))
     if not total:
-        return 0.0
-    forms = forms or {t: accepted_forms(t) for t in weights}
-    return sum(w for t, w in weights.items() if not forms[t].isdisjoint(tokens)) / total
+        return out
+    for term, weight in weights.items():  # one question word at a time over every token set
+        accepted = forms[term]
+        out += weight * np.fromiter((not accepted.isdisjoint(t) for t in token_sets), bool, len(token_sets))
+    return out / total
 
 
 def view_question(index: SearchIndex, question: str) -> QuestionView:
