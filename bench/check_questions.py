@@ -14,33 +14,28 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import re
 import sys
 from pathlib import Path
 
-CORPUS = Path(__file__).resolve().parents[1] / "knowledge" / "corpus"
+import _common  # noqa: F401  (the repository first on sys.path)
+from _common import REPO
+
+from bot.evaluation import collapse
+from knowledge.frontmatter import split_front_matter
+
+CORPUS = REPO / "knowledge" / "corpus"
 CATEGORIES = frozenset({
     "definitional", "how_it_works", "history", "yes_no", "number", "date", "personal", "casual", "comparison",
     "faq", "place_person", "unanswerable_a7", "unanswerable_event", "unanswerable_advice",
     "unanswerable_other_program", "unanswerable_other_place", "unanswerable_near_miss"})
-_FRONT_MATTER = re.compile(r"^---\n(.*?)\n---\n(.*)$", re.S)
-_ID = re.compile(r"^id:\s*(.+)$", re.M)
-
-
-def collapse(text: str) -> str:
-    """Lower case, every run of whitespace one space (how sentences are compared)."""
-    return re.sub(r"\s+", " ", text).strip().lower()
 
 
 def article_bodies(corpus: Path) -> dict[str, str]:
     """Each article's collapsed body text, by its front matter id."""
     bodies = {}
     for path in sorted((corpus / "articles").glob("*.md")):
-        text = path.read_text(encoding="utf-8")
-        match = _FRONT_MATTER.match(text)
-        front, body = (match.group(1), match.group(2)) if match else ("", text)
-        found = _ID.search(front)
-        bodies[found.group(1).strip().strip("\"'") if found else path.stem] = collapse(body)
+        meta, body = split_front_matter(path.read_text(encoding="utf-8"))
+        bodies[str(meta.get("id") or path.stem)] = collapse(body)
     return bodies
 
 

@@ -162,10 +162,14 @@ def test_calibrate_writes_a_scorer_that_loads_and_refuses_a_split_without_answer
 
 
 def _bench_module(name: str):
-    """A script of bench/ as a module (bench is not a package)."""
+    """A script of bench/ as a module (bench is not a package; its scripts import its _common)."""
     import importlib.util
+    import sys
 
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[2] / "bench" / f"{name}.py")
+    bench = Path(__file__).parents[2] / "bench"
+    if str(bench) not in sys.path:
+        sys.path.append(str(bench))
+    spec = importlib.util.spec_from_file_location(name, bench / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
