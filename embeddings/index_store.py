@@ -85,16 +85,11 @@ class IndexStore:
         pointer = self.root / CURRENT_POINTER
         try:
             seen = pointer.stat()
-        except FileNotFoundError:
-            raise IndexMissingError(f"no index under {self.root}; build it with `citebot index`") from None
-        except OSError as exc:
-            raise IndexDamagedError(f"{pointer} cannot be read ({exc})") from None
-        # Every answer asks; CURRENT is replaced by rename, so an unchanged inode and time mean the same name.
-        signature = (seen.st_ino, seen.st_mtime_ns, seen.st_size)
-        cached = self._current
-        if cached is not None and cached[0] == signature:
-            return cached[1]
-        try:
+            # Every answer asks; CURRENT is replaced by rename, so an unchanged inode and time mean the same name.
+            signature = (seen.st_ino, seen.st_mtime_ns, seen.st_size)
+            cached = self._current
+            if cached is not None and cached[0] == signature:
+                return cached[1]
             name = pointer.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
             raise IndexMissingError(f"no index under {self.root}; build it with `citebot index`") from None
