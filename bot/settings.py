@@ -46,6 +46,10 @@ class Settings:
                                                       "faster and less exact (bench/RESULTS.md).")
     model_cache: Path | None = _setting(None, "Folder for the model's ONNX export; unset means the virtualenv "
                                         "(if writable), else the home's cache folder.")
+    tune_encoder: bool = _setting(True, "Fine-tune the bundled model on half of the encoder-training questions' "
+                                  "named answer sentences (made once, by `make setup`; bench/RESULTS.md).")
+    encoder_training: list[Path] | None = _setting(None, "Labelled question sets the bundled model is tuned on; "
+                                                   "unset means the bundled corpus's train split.")
 
     # Answering
     max_answer_sentences: int = _setting(4, "Sentences quoted at most.", ge=1, le=8)
@@ -201,7 +205,11 @@ def load_settings(**overrides: object) -> Settings:
 
 def build_encoder(settings: Settings) -> Encoder:
     """The encoder the settings describe (not loaded yet)."""
+    from bot.encoder_tuning import tuned_encoder
     from embeddings.encoder import Encoder  # numpy and the model code load when an encoder is wanted
 
+    tuned = tuned_encoder(settings)
+    if tuned is not None:
+        return tuned
     return Encoder(settings.model, backend=settings.encoder_backend, precision=settings.encoder_precision,
                    cache_dir=settings.model_cache_home)

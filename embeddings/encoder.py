@@ -153,7 +153,8 @@ class Encoder:
     """Loads the model on first use (in whatever thread asks) and encodes text."""
 
     def __init__(self, model_name: str = BUNDLED_MODEL, batch_size: int = 32, *, backend: str = "auto",
-                 precision: str = "fp32", cache_dir: Path | None = None) -> None:
+                 precision: str = "fp32", cache_dir: Path | None = None,
+                 model_folder: Callable[[], Path] | None = None) -> None:
         if backend not in BACKENDS:
             raise EncoderError(f"unknown encoder backend {backend!r}; choose one of {', '.join(BACKENDS)}")
         if precision not in PRECISIONS:
@@ -163,6 +164,9 @@ class Encoder:
         self.requested_backend = backend
         self.precision = precision
         self.cache_dir = cache_dir
+        # Where the model's folder comes from when it is made on first load (a fine-tuned model): then
+        # model_name is only its identity.
+        self.model_folder = model_folder
         self._backend: OnnxBackend | _TransformersBackend | _SentenceTransformersBackend | None = None
         self._failure: Exception | None = None  # why a background load failed, raised at first use
         self._lock = threading.Lock()
@@ -218,7 +222,7 @@ class Encoder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never download a model at run time
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        path = resolve_model(self.model_name)
+        path = str(self.model_folder()) if self.model_folder is not None else resolve_model(self.model_name)
         pipeline = _simple_pipeline(Path(path)) if Path(path).is_dir() else None
         if self.requested_backend != "torch":
             onnx = self._onnx_backend(Path(path), pipeline)

@@ -280,22 +280,30 @@ def calibrate(train: list[Examples], validation: list[Examples], max_sentences: 
 
 def calibrate_index(service: KnowledgeService, train: list[Question], validation: list[Question],
                     language: str = ENGLISH, fusion_choices: tuple[tuple[float, float], ...] = FUSION_CHOICES,
-                    sources: dict[str, str] | None = None) -> tuple[AnswerScorer, Outcome]:
+                    sources: dict[str, str] | None = None,
+                    not_fitted_on: frozenset[str] = frozenset()) -> tuple[AnswerScorer, Outcome]:
     """Fit a scorer for the index answering `language`, once per fusion choice; keep the best on validation.
 
     The train split is the example memory (each question leaving itself out), and the weights are fitted
-    both with the examples and without them, so that a corpus with no example questions is answered too.
+    both with the examples and without them, so that a corpus with no example questions is answered too;
+    the validation split chooses with and without them as well. Questions in `not_fitted_on` (those the model was fine-tuned on) stay in the memory but fit no weights.
     """
     search, _ = service.searchable_in(language)
     memory = ExampleMemory.build(train, search)
+    fit_questions = [q for q in train if q.id not in not_fitted_on]
+    if not fit_questions:
+        raise ValueError("every train question tuned the model, so none is left to fit the scorer on")
     original = search.config
     best: tuple[tuple[float, float], AnswerScorer, Outcome] | None = None
     try:
         for dense, bm25 in fusion_choices:
             search.config = replace(original, dense_weight=dense, bm25_weight=bm25)
-            fit_on = (collect(service, train, memory, leave_one_out=True, language=language)
-                      + collect(service, train, None, language=language))
-            held_out = collect(service, validation, memory, language=language)
+            fit_on = (collect(service, fit_questions, memory, leave_one_out=True, language=language)
+                      + collect(service, fit_questions, None, language=language))
+            # Chosen on validation both with the examples and without them, like the fit: a threshold that
+            # holds only when a question has examples would decline the plain questions of a new corpus.
+            held_out = (collect(service, validation, memory, language=language)
+                        + collect(service, validation, None, language=language))
             for used, fit_examples, held in adapter_choices(fit_on, held_out):
                 scorer, outcome = calibrate(fit_examples, held, service.answer_config.max_sentences, sources)
                 key = (outcome.balanced, outcome.sentence_precision)
@@ -307,4 +315,5 @@ def calibrate_index(service: KnowledgeService, train: list[Question], validation
     assert best is not None
     _, scorer, outcome = best
     tried = [list(choice) for choice in fusion_choices]
-    return replace(scorer, provenance={**scorer.provenance, "fusion_tried": tried}), outcome
+    return replace(scorer, provenance={**scorer.provenance, "fusion_tried": tried, "memory_questions": len(train),
+                                       "left_out_as_tuning": len(train) - len(fit_questions)}), outcome

@@ -106,7 +106,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="check a corpus folder (front matter, ids, dates, URLs, CSV)")
     p.add_argument("folder", nargs="?")
     p.set_defaults(func=cmd_check)
-    p = sub.add_parser("prepare", help="load the model now, exporting it to ONNX once (make setup runs this)")
+    p = sub.add_parser("prepare", help="load the model now, fine-tuning it and exporting it to ONNX once "
+                                        "(make setup runs this)")
     p.set_defaults(func=cmd_prepare)
     p = sub.add_parser("forget-server",
                        help="delete a Discord server's own sources and records (dry run without --yes)")

@@ -40,6 +40,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """`citebot calibrate`: fit the answer scorer on train, choose on validation."""
     from bot.answering.scorer import BUNDLED_MULTILINGUAL_SCORER, BUNDLED_SCORER, AnswerScorer
     from bot.answering.training import calibrate_index
+    from bot.encoder_tuning import tuned_question_ids
     from bot.evaluation import read_question_set
     from embeddings.atomic import write_text_atomic
 
@@ -50,7 +51,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     service.searchable_in(args.language, progress=progress_bar())
     try:
         fusion = {"fusion_choices": tuple(args.fusion)} if args.fusion else {}
-        scorer, outcome = calibrate_index(service, train, validation, args.language, **fusion, sources={
+        # The English index's model may be tuned on some train questions: their cosines are not a new question's.
+        tuned = tuned_question_ids(service.settings) if args.language == ENGLISH else frozenset()
+        scorer, outcome = calibrate_index(service, train, validation, args.language, **fusion, not_fitted_on=tuned,
+                                          sources={
             "train": " ".join(args.train), "validation": " ".join(args.validation),
             "index": "english" if args.language == ENGLISH else "multilingual"})
     except ValueError as exc:

@@ -30,13 +30,13 @@ def corpus_sentences(limit: int = 300) -> list[str]:
     return sentences[:limit]
 
 
-def test_onnx_vectors_and_tokens_equal_the_torch_ones(encoder, torch_encoder):
+def test_onnx_vectors_and_tokens_equal_the_torch_ones(shipped_encoder, torch_encoder):
     texts = corpus_sentences() + EDGE_TEXTS
-    onnx, torch = encoder.encode_queries(texts), torch_encoder.encode_queries(texts)
+    onnx, torch = shipped_encoder.encode_queries(texts), torch_encoder.encode_queries(texts)
     cosines = np.sum(onnx * torch, axis=1)
     assert cosines.min() >= 0.9999, texts[int(cosines.argmin())]
     reference = torch_encoder.backend.tokenizer(texts, truncation=True, max_length=256)["input_ids"]
-    ours = [e.ids[:sum(e.attention_mask)] for e in encoder.backend.tokenizer.encode_batch(texts)]  # unpadded
+    ours = [e.ids[:sum(e.attention_mask)] for e in shipped_encoder.backend.tokenizer.encode_batch(texts)]  # unpadded
     assert ours == [list(ids) for ids in reference]
     assert len(ours[-1]) == 256  # the long text was truncated where transformers truncates it
 
@@ -113,21 +113,22 @@ def test_auto_without_a_cache_folder_runs_on_torch():
 
 
 def test_vectors_made_by_torch_are_reused_by_onnx_and_the_manifest_says_who_made_them(
-        tmp_path, encoder, torch_encoder, mini_corpus):
+        tmp_path, shipped_encoder, torch_encoder, mini_corpus):
     store = IndexStore(tmp_path / "home")
     store.build(corpus_of(mini_corpus), torch_encoder)
     assert store.load().manifest.encoder == "transformers"
-    counting = CountingEncoder(encoder)
+    counting = CountingEncoder(shipped_encoder)
     (mini_corpus / "articles" / "extra.md").write_text(
         "---\nid: extra\ntitle: Extra\npublisher: Example\npublished: 2020-01-01\nurl: https://example.org/x\n"
         "kind: summary\n---\nA new passage about detainers and fingerprints.\n")
     report = store.build(corpus_of(mini_corpus), counting)
     assert report.reused == report.passages - 1 and counting.embedded == 1  # same vectors: nothing redone
     assert store.load().manifest.encoder == "onnxruntime fp32"
-    assert store.load(model=encoder.identity) is not None
+    assert store.load(model=shipped_encoder.identity) is not None
 
 
-def test_int8_is_a_different_model_for_the_index(tmp_path, encoder, mini_corpus):
+def test_int8_is_a_different_model_for_the_index(tmp_path, shipped_encoder, mini_corpus):
+    encoder = shipped_encoder
     int8 = Encoder(precision="int8", cache_dir=encoder.cache_dir)
     assert int8.identity != encoder.identity and int8.description == "onnxruntime int8"
     store = IndexStore(tmp_path / "home")
