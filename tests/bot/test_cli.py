@@ -134,7 +134,8 @@ def test_forget_server_shows_then_deletes_one_servers_sources_and_records(tmp_pa
     assert [s.id for s in after.scope_sources("222")] == ["shelbyville"]  # the other server keeps everything
     assert after.activity.scope_counts("222") == service.activity.scope_counts("222")
     assert after.activity.settings("222") == {"private": "true"}
-    assert "Springfield" not in after.answer("When does the Springfield clinic explain Secure Communities?", scope="111").answer
+    gone = after.answer("When does the Springfield clinic explain Secure Communities?", scope="111")
+    assert "Springfield" not in gone.answer
 
     refused = run(["forget-server", "../shared", "--yes"], home, mini_corpus)
     assert refused.returncode != 0 and "not a valid server scope" in refused.stderr

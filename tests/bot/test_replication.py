@@ -16,6 +16,7 @@ from tests.cli_runner import run
 from tests.conftest import make_service
 
 CLINIC = b"The Springfield clinic explains Secure Communities every Monday at noon.\n"
+CLINIC_QUESTION = "When does the Springfield clinic explain Secure Communities?"
 
 
 def test_one_process_holds_the_builder_lease_until_it_lets_go(postgres_url, tmp_path):
@@ -62,10 +63,10 @@ def test_a_readers_upload_is_built_by_the_builder_and_answered_by_both(replicas)
         # The builder wrote the file into the shared folder and published a generation holding it ...
         assert (builder.settings.uploads_home / "111" / "clinic.txt").read_bytes() == CLINIC
         assert not (reader.settings.home / "sources").exists()  # the reader wrote nothing of its own
-        answer = reader.answer("When does the Springfield clinic explain Secure Communities?", scope="111")
+        answer = reader.answer(CLINIC_QUESTION, scope="111")
         assert "every Monday at noon" in answer.answer
         builder.wait_for_switch(10)
-        assert "every Monday at noon" in builder.answer("When does the Springfield clinic explain Secure Communities?", "111").answer
+        assert "every Monday at noon" in builder.answer(CLINIC_QUESTION, "111").answer
         meta = json.loads((builder.settings.uploads_home / "111" / ".clinic.txt.meta.json").read_text())
         assert meta["added_by"] == "ana"
         # ... and removing it through the reader goes the same way.
