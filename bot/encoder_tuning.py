@@ -1,8 +1,9 @@
-"""Which labelled questions fine-tune the bundled model, and the encoder that results.
+"""Which labelled questions fine-tune the bundled model, and the encoders that result.
 
-Half of the encoder-training questions (chosen by a hash of each id, so the same half on every machine)
-tune the model; `citebot calibrate` fits the answer scorer only on the other half. A scorer fitted on
-questions the model was tuned on would learn from cosines that no new question reaches.
+Answers run the model tuned on every encoder-training question. To fit the answer scorer on cosines like
+a new question's, `citebot calibrate` cross-fits: the questions are split in two folds by a hash of each
+id (the same folds on every machine), and each fold's features come from a model tuned on the other fold.
+A scorer fitted on questions the model was tuned on would learn from cosines no new question reaches.
 """
 from __future__ import annotations
 
@@ -21,19 +22,21 @@ if TYPE_CHECKING:
     from embeddings.tuning import TrainingPair
 
 BUNDLED_ENCODER_TRAINING = (BUNDLED_CORPUS / "questions" / "train.jsonl",)
-TUNING_SALT = "citebot encoder tuning"  # fixed: changing it moves questions between the halves
+TUNING_SALT = "citebot encoder tuning"  # fixed: changing it moves questions between the folds
+FOLDS = 2
 
 
-def tunes_encoder(question: Question) -> bool:
-    """Whether this question is in the half that tunes the model (the other half calibrates the scorer)."""
-    return hashlib.sha256(f"{TUNING_SALT}\0{question.id}".encode()).digest()[0] < 128
+def tuning_fold(question: Question) -> int:
+    """The cross-fitting fold of a question (0 or 1)."""
+    return 0 if hashlib.sha256(f"{TUNING_SALT}\0{question.id}".encode()).digest()[0] < 128 else 1
 
 
-def tuning_pairs(questions: Iterable[Question]) -> list[TrainingPair]:
-    """(question, named answer sentence) pairs of the tuning half, in file order; statistics rows left out."""
+def tuning_pairs(questions: Iterable[Question], without_fold: int | None = None) -> list[TrainingPair]:
+    """(question, named answer sentence) pairs in file order, statistics rows left out; optionally one fold out."""
     from embeddings.tuning import TrainingPair
 
-    return [TrainingPair(q.question, sentence) for q in questions if q.answerable and tunes_encoder(q)
+    return [TrainingPair(q.question, sentence) for q in questions
+            if q.answerable and (without_fold is None or tuning_fold(q) != without_fold)
             for sentence in q.answer_sentences if not sentence.startswith("stat:")]
 
 
@@ -48,14 +51,14 @@ def encoder_training_questions(settings: Settings) -> list[Question]:
     return [q for path in paths for q in read_question_set(Path(path))]
 
 
-def tuned_question_ids(settings: Settings) -> frozenset[str]:
-    """Ids of the questions whose answers tuned the model: calibrate must not fit the scorer on them."""
-    return frozenset(q.id for q in encoder_training_questions(settings) if tunes_encoder(q))
+def tuning_folds(settings: Settings) -> dict[str, int]:
+    """Each tuning question's fold by id: calibrate gives a question features from the other fold's model."""
+    return {q.id: tuning_fold(q) for q in encoder_training_questions(settings)}
 
 
-def tuned_encoder(settings: Settings) -> Encoder | None:
-    """The bundled model fine-tuned on the settings' training questions, or None when there is nothing to tune."""
-    pairs = tuning_pairs(encoder_training_questions(settings))
+def tuned_encoder(settings: Settings, without_fold: int | None = None) -> Encoder | None:
+    """The bundled model fine-tuned on the training questions (optionally one fold out), or None if none."""
+    pairs = tuning_pairs(encoder_training_questions(settings), without_fold)
     if not pairs:
         return None
     from embeddings.encoder import Encoder, resolve_model

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -278,28 +279,46 @@ def calibrate(train: list[Examples], validation: list[Examples], max_sentences: 
     return replace(scorer, provenance=provenance), outcome
 
 
+def fit_sources(service: KnowledgeService, train: list[Question],
+                cross_fitted: Sequence[tuple[KnowledgeService, frozenset[str]]] = (), language: str = ENGLISH
+                ) -> list[tuple[KnowledgeService, list[Question], ExampleMemory]]:
+    """Which service gathers each train question's features, with the example memory it answers with.
+
+    A question named in `cross_fitted` is gathered by the service paired with it (one whose model was
+    tuned without it); every other by `service`. Each memory holds all of train, as answers will.
+    """
+    taken = frozenset().union(*(ids for _, ids in cross_fitted))
+    sources = [(service, [q for q in train if q.id not in taken])]
+    sources += [(other, [q for q in train if q.id in ids]) for other, ids in cross_fitted]
+    return [(svc, questions, ExampleMemory.build(train, svc.searchable_in(language)[0]))
+            for svc, questions in sources if questions]
+
+
 def calibrate_index(service: KnowledgeService, train: list[Question], validation: list[Question],
                     language: str = ENGLISH, fusion_choices: tuple[tuple[float, float], ...] = FUSION_CHOICES,
                     sources: dict[str, str] | None = None,
-                    not_fitted_on: frozenset[str] = frozenset()) -> tuple[AnswerScorer, Outcome]:
+                    cross_fitted: Sequence[tuple[KnowledgeService, frozenset[str]]] = ()
+                    ) -> tuple[AnswerScorer, Outcome]:
     """Fit a scorer for the index answering `language`, once per fusion choice; keep the best on validation.
 
     The train split is the example memory (each question leaving itself out), and the weights are fitted
     both with the examples and without them, so that a corpus with no example questions is answered too;
-    the validation split chooses with and without them as well. Questions in `not_fitted_on` (those the model was fine-tuned on) stay in the memory but fit no weights.
+    the validation split chooses with and without them as well. Where the model was tuned on train
+    questions, `cross_fitted` gives their features from models tuned without them (see fit_sources).
     """
-    search, _ = service.searchable_in(language)
-    memory = ExampleMemory.build(train, search)
-    fit_questions = [q for q in train if q.id not in not_fitted_on]
-    if not fit_questions:
-        raise ValueError("every train question tuned the model, so none is left to fit the scorer on")
-    original = search.config
+    fitters = fit_sources(service, train, cross_fitted, language)
+    searches = [service.searchable_in(language)[0]] + [svc.searchable_in(language)[0] for svc, _, _ in fitters]
+    originals = [search.config for search in searches]
+    own = [fit_memory for svc, _, fit_memory in fitters if svc is service]
+    memory = own[0] if own else ExampleMemory.build(train, searches[0])  # the memory validation is answered with
     best: tuple[tuple[float, float], AnswerScorer, Outcome] | None = None
     try:
         for dense, bm25 in fusion_choices:
-            search.config = replace(original, dense_weight=dense, bm25_weight=bm25)
-            fit_on = (collect(service, fit_questions, memory, leave_one_out=True, language=language)
-                      + collect(service, fit_questions, None, language=language))
+            for search, original in zip(searches, originals):
+                search.config = replace(original, dense_weight=dense, bm25_weight=bm25)
+            fit_on = [ex for svc, questions, fit_memory in fitters
+                      for ex in collect(svc, questions, fit_memory, leave_one_out=True, language=language)
+                      + collect(svc, questions, None, language=language)]
             # Chosen on validation both with the examples and without them, like the fit: a threshold that
             # holds only when a question has examples would decline the plain questions of a new corpus.
             held_out = (collect(service, validation, memory, language=language)
@@ -311,9 +330,11 @@ def calibrate_index(service: KnowledgeService, train: list[Question], validation
                     best = (key, replace(scorer, fusion=(dense, bm25), adapter=used,
                                          provenance={**scorer.provenance, "adapter": used is not None}), outcome)
     finally:
-        search.config = original
+        for search, original in zip(searches, originals):
+            search.config = original
     assert best is not None
     _, scorer, outcome = best
     tried = [list(choice) for choice in fusion_choices]
+    cross = sum(len(questions) for svc, questions, _ in fitters if svc is not service)
     return replace(scorer, provenance={**scorer.provenance, "fusion_tried": tried, "memory_questions": len(train),
-                                       "left_out_as_tuning": len(train) - len(fit_questions)}), outcome
+                                       "cross_fitted": cross}), outcome

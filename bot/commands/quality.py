@@ -4,12 +4,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.commands.common import print_json, progress_bar, service_for
 from bot.errors import EXIT_OK, EXIT_USAGE
 from knowledge.languages import ENGLISH, LANGUAGES
+
+if TYPE_CHECKING:
+    from bot.service import KnowledgeService
+    from bot.settings import Settings
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -40,7 +46,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """`citebot calibrate`: fit the answer scorer on train, choose on validation."""
     from bot.answering.scorer import BUNDLED_MULTILINGUAL_SCORER, BUNDLED_SCORER, AnswerScorer
     from bot.answering.training import calibrate_index
-    from bot.encoder_tuning import tuned_question_ids
     from bot.evaluation import read_question_set
     from embeddings.atomic import write_text_atomic
 
@@ -49,17 +54,18 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     # The scorer being fitted is not used yet.
     service = service_for(args, scorer=AnswerScorer.untrained(), multilingual_scorer=AnswerScorer.untrained())
     service.searchable_in(args.language, progress=progress_bar())
-    try:
-        fusion = {"fusion_choices": tuple(args.fusion)} if args.fusion else {}
-        # The English index's model may be tuned on some train questions: their cosines are not a new question's.
-        tuned = tuned_question_ids(service.settings) if args.language == ENGLISH else frozenset()
-        scorer, outcome = calibrate_index(service, train, validation, args.language, **fusion, not_fitted_on=tuned,
-                                          sources={
-            "train": " ".join(args.train), "validation": " ".join(args.validation),
-            "index": "english" if args.language == ENGLISH else "multilingual"})
-    except ValueError as exc:
-        print(f"error: cannot calibrate: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    with tempfile.TemporaryDirectory(prefix="citebot-cross-fit-") as scratch:
+        try:
+            # The English index's model is tuned on train questions: their cosines are not a new question's.
+            cross = _cross_fitting(service.settings, Path(scratch)) if args.language == ENGLISH else []
+            fusion = {"fusion_choices": tuple(args.fusion)} if args.fusion else {}
+            scorer, outcome = calibrate_index(service, train, validation, args.language, **fusion,
+                                              cross_fitted=cross, sources={
+                "train": " ".join(args.train), "validation": " ".join(args.validation),
+                "index": "english" if args.language == ENGLISH else "multilingual"})
+        except ValueError as exc:
+            print(f"error: cannot calibrate: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     out = Path(args.out) if args.out else (BUNDLED_SCORER if args.language == ENGLISH
                                            else BUNDLED_MULTILINGUAL_SCORER)
     write_text_atomic(out, scorer.to_json())
@@ -68,6 +74,26 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
           f"on validation answer_accuracy {outcome.answer_accuracy}, "
           f"abstention_accuracy {outcome.abstention_accuracy}, sentence_precision {outcome.sentence_precision}")
     return EXIT_OK
+
+def _cross_fitting(settings: Settings, scratch: Path) -> list[tuple[KnowledgeService, frozenset[str]]]:
+    """For each fold of the tuning questions, a service over an index embedded by a model tuned without it."""
+    from bot.answering.scorer import AnswerScorer
+    from bot.encoder_tuning import FOLDS, tuned_encoder, tuning_folds
+    from bot.service import KnowledgeService
+
+    folds = tuning_folds(settings)
+    services = []
+    for fold in range(FOLDS if folds else 0):
+        print(f"cross-fitting: the index embedded by the model tuned without fold {fold + 1} of {FOLDS}",
+              file=sys.stderr)
+        fold_settings = replace(settings, home=scratch / f"fold-{fold}", languages=[ENGLISH], index_dir=None,
+                                database_url=None)
+        service = KnowledgeService(fold_settings, scorer=AnswerScorer.untrained(),
+                                   encoder=tuned_encoder(settings, without_fold=fold))
+        service.build_index()
+        services.append((service, frozenset(i for i, f in folds.items() if f == fold)))
+    return services
+
 
 def _fusion_choice(text: str) -> tuple[float, float]:
     """`--fusion 2,1`: a (dense, BM25) pair of non-negative weights."""

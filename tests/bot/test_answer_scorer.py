@@ -11,9 +11,7 @@ import pytest
 from bot.answering.examples import BUNDLED_EXAMPLES, ExampleMemory
 from bot.answering.features import FEATURES, QUESTION_FEATURES
 from bot.answering.scorer import BUNDLED_MULTILINGUAL_SCORER, BUNDLED_SCORER, AnswerScorer, ScorerError, load_scorer
-from bot.encoder_tuning import tuned_question_ids
 from bot.evaluation import evaluate, is_named_sentence, read_question_set
-from bot.settings import Settings
 from embeddings.spelling import Spelling
 from tests.cli_runner import run
 
@@ -154,10 +152,10 @@ def test_calibrate_writes_a_scorer_that_loads_and_refuses_a_split_without_answer
                   str(tmp_path / "validation.jsonl"), "--out", str(out), "--fusion", "1,1"], home, corpus=None)
     assert result.returncode == 0, result.stderr
     scorer = load_scorer(out)
-    # The questions that tuned the model stay in the memory and fit no weights.
-    fitted = sum(1 for r in train if r["id"] not in tuned_question_ids(Settings()))
-    assert 0 < fitted < 40 and scorer.provenance["train_questions"] == fitted
+    # Every one of them tuned the model, so each was gathered by a model tuned without its fold.
+    assert scorer.provenance["train_questions"] == 40 and scorer.provenance["cross_fitted"] == 40
     assert scorer.provenance["memory_questions"] == 40 and "answer threshold" in result.stdout
+    assert "cross-fitting: the index embedded by the model tuned without fold 2 of 2" in result.stderr
     unlabelled = [{**r, "answer_sentences": []} for r in train]
     (tmp_path / "bare.jsonl").write_text("".join(json.dumps(r) + "\n" for r in unlabelled))
     result = run(["calibrate", "--train", str(tmp_path / "bare.jsonl"), "--validation",

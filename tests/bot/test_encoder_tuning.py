@@ -1,27 +1,33 @@
-"""The bundled model tuned on half the train split: which half, when it is used, and that it ranks better."""
+"""The bundled model tuned on the train split: its folds, when it is used, and that it ranks better."""
 from __future__ import annotations
 
-import numpy as np
-import pytest
+import shutil
 
-from bot.answering.training import calibrate_index
-from bot.encoder_tuning import BUNDLED_ENCODER_TRAINING, tuned_question_ids, tunes_encoder, tuning_pairs
+import numpy as np
+
+from bot.answering.training import fit_sources
+from bot.encoder_tuning import BUNDLED_ENCODER_TRAINING, tuned_encoder, tuning_fold, tuning_folds, tuning_pairs
 from bot.evaluation import collapse, read_question_set
 from bot.settings import Settings, build_encoder
 from knowledge.corpus_loader import BUNDLED_CORPUS
+from tests.conftest import make_service
 
 TRAIN = read_question_set(BUNDLED_ENCODER_TRAINING[0])
+order = [q.id for q in TRAIN].index
 VALIDATION = read_question_set(BUNDLED_CORPUS / "questions" / "validation.jsonl")
 
 
-def test_half_the_train_questions_tune_the_model_and_the_same_half_every_time():
-    tuning = [q for q in TRAIN if tunes_encoder(q)]
-    assert 0.4 < len(tuning) / len(TRAIN) < 0.6
-    assert [q.id for q in TRAIN if tunes_encoder(q)] == [q.id for q in tuning]
-    pairs = tuning_pairs(TRAIN)
-    tuned_texts = {q.question for q in tuning}
-    assert pairs and all(p.question in tuned_texts and not p.sentence.startswith("stat:") for p in pairs)
-    assert tuned_question_ids(Settings()) == frozenset(q.id for q in tuning)
+def test_the_train_questions_fall_in_two_folds_the_same_way_every_time():
+    first = [q for q in TRAIN if tuning_fold(q) == 0]
+    assert 0.4 < len(first) / len(TRAIN) < 0.6
+    assert tuning_folds(Settings()) == {q.id: tuning_fold(q) for q in TRAIN}
+    everything, without_first = tuning_pairs(TRAIN), tuning_pairs(TRAIN, without_fold=0)
+    first_texts = {q.question for q in first}
+    assert len(without_first) < len(everything) and not any(p.question in first_texts for p in without_first)
+    assert not any(p.sentence.startswith("stat:") for p in everything)
+    # Answers run the model tuned on everything; each fold's model is another model, and so another index.
+    identities = {build_encoder(Settings()).identity} | {tuned_encoder(Settings(), f).identity for f in (0, 1)}
+    assert len(identities) == 3
 
 
 def test_the_default_settings_tune_the_bundled_model_and_other_settings_do_not():
@@ -31,7 +37,7 @@ def test_the_default_settings_tune_the_bundled_model_and_other_settings_do_not()
     assert " tuned:" in build_encoder(Settings(include_bundled_corpus=False)).identity
     for settings in (Settings(tune_encoder=False), Settings(model="some/other-model"), Settings(encoder_training=[])):
         assert " tuned:" not in build_encoder(settings).identity
-        assert tuned_question_ids(settings) == frozenset()
+        assert tuning_folds(settings) == {}
 
 
 def reciprocal_ranks(encoder, sentences: list[str]) -> np.ndarray:
@@ -53,7 +59,11 @@ def test_the_tuned_model_ranks_validation_answers_well_above_the_shipped_model(b
     assert tuned.mean() > shipped.mean() + 0.1
 
 
-def test_calibrate_fits_no_weights_on_questions_the_model_was_tuned_on(bundled_service):
-    with pytest.raises(ValueError, match="none is left to fit the scorer on"):
-        calibrate_index(bundled_service, TRAIN[:30], VALIDATION[:10],
-                        not_fitted_on=frozenset(q.id for q in TRAIN[:30]))
+def test_calibrate_gathers_each_cross_fitted_question_with_the_model_tuned_without_it(bundled_service, tmp_path):
+    shutil.copytree(bundled_service.settings.home, tmp_path / "other")  # the same index, another service
+    other = make_service(tmp_path / "other", bundled_service.encoder, bundled=True)
+    cross = frozenset(q.id for q in TRAIN[:30] if tuning_fold(q) == 1)
+    sources = fit_sources(bundled_service, TRAIN[:30], [(other, cross)])
+    assert [(svc, [q.id for q in questions]) for svc, questions, _ in sources] == [
+        (bundled_service, [q.id for q in TRAIN[:30] if q.id not in cross]), (other, sorted(cross, key=order))]
+    assert all(len(memory.questions) == 30 for _, _, memory in sources)  # each memory holds all of train
