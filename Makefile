@@ -20,7 +20,8 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet "$(TORCH_SPEC)"
 	$(VENV)/bin/python -m pip install --quiet -c $(LOCK) -e ".[test]"
-	# The model's ONNX export, made now so that no answer waits for it (and no answer imports torch).
+	# The model fine-tuned on the bundled train questions, and its ONNX export, made now so that no answer
+	# waits for them (and no answer imports torch).
 	$(VENV)/bin/citebot prepare
 	$(COMPILE)
 	@touch $(STAMP)
