@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from embeddings.atomic import write_text_atomic
+from embeddings.child import run_module
 from embeddings.errors import EncoderError
 from embeddings.files import exclusive_lock, file_sha256
 from embeddings.model_options import PRECISIONS
@@ -59,19 +58,9 @@ def _read_record(folder: Path) -> ExportRecord | None:
 
 def _run_export(model_dir: Path, out_file: Path, precision: str) -> None:
     """Export in a child process: torch is imported there, and its memory goes when the child ends."""
-    command = [sys.executable, "-m", "embeddings.onnx_export", str(model_dir), str(out_file)]
-    if precision == "int8":
-        command.append("--int8")
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=EXPORT_TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
-        raise EncoderError(f"exporting {model_dir} to ONNX took over {EXPORT_TIMEOUT_SECONDS} s and was "
-                           "stopped; set CITEBOT_ENCODER_BACKEND=torch to run the model without ONNX") from None
-    if done.returncode != 0:
-        tail = "\n".join(done.stderr.strip().splitlines()[-5:])
-        raise EncoderError(f"could not export {model_dir} to ONNX (exit {done.returncode}): {tail}\n"
-                           "Export needs torch and onnx (`make setup` installs both); or set "
-                           "CITEBOT_ENCODER_BACKEND=torch.")
+    run_module("embeddings.onnx_export", [str(model_dir), str(out_file), *(["--int8"] if precision == "int8" else [])],
+               f"exporting {model_dir} to ONNX", EXPORT_TIMEOUT_SECONDS,
+               "Export needs torch and onnx (`make setup` installs both); or set CITEBOT_ENCODER_BACKEND=torch.")
 
 
 def cached_export(model_dir: Path, cache_dir: Path, precision: str = "fp32") -> Path:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from embeddings.atomic import write_text_atomic
+from embeddings.child import run_module
 from embeddings.errors import EncoderError
 from embeddings.files import exclusive_lock
 from embeddings.onnx_cache import model_key
@@ -91,18 +91,10 @@ def _train_in_child(base_dir: Path, pairs: Sequence[TrainingPair], folder: Path,
     scratch = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     try:
         (scratch / "pairs.json").write_text(json.dumps([asdict(p) for p in pairs]), encoding="utf-8")
-        command = [sys.executable, "-m", "embeddings.tuning", str(base_dir), str(scratch / "pairs.json"),
-                   str(scratch / "model"), json.dumps(asdict(config))]
-        try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=TUNING_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            raise EncoderError(f"fine-tuning {base_dir} took over {TUNING_TIMEOUT_SECONDS} s and was stopped; "
-                               "set CITEBOT_TUNE_ENCODER=false to use the model as shipped") from None
-        if done.returncode != 0:
-            tail = "\n".join(done.stderr.strip().splitlines()[-5:])
-            raise EncoderError(f"could not fine-tune {base_dir} (exit {done.returncode}): {tail}\n"
-                               "Fine-tuning needs torch and transformers (`make setup` installs both); or set "
-                               "CITEBOT_TUNE_ENCODER=false.")
+        run_module("embeddings.tuning", [str(base_dir), str(scratch / "pairs.json"), str(scratch / "model"),
+                                         json.dumps(asdict(config))], f"fine-tuning {base_dir}",
+                   TUNING_TIMEOUT_SECONDS, "Fine-tuning needs torch and transformers (`make setup` installs both); "
+                   "or set CITEBOT_TUNE_ENCODER=false to use the model as shipped.")
         write_text_atomic(scratch / "model" / RECORD_FILE, json.dumps(
             {"tuning_version": TUNING_VERSION, "base": str(base_dir), "pairs": len(pairs), **asdict(config)},
             indent=2))

@@ -57,7 +57,7 @@ def test_a_tuned_model_brings_questions_nearer_their_answers_and_is_made_once(tm
 def test_a_training_that_fails_leaves_nothing_half_made_and_says_why(tmp_path: Path):
     not_a_model = tmp_path / "empty-model"
     not_a_model.mkdir()
-    with pytest.raises(EncoderError, match=r"(?s)could not fine-tune .*CITEBOT_TUNE_ENCODER=false"):
+    with pytest.raises(EncoderError, match=r"(?s)could not finish fine-tuning .*CITEBOT_TUNE_ENCODER=false"):
         tuned_model(not_a_model, PAIRS, tmp_path / "cache", FAST)
     assert not [p for p in (tmp_path / "cache" / "tuned").iterdir() if p.is_dir()]
 
