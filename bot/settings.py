@@ -46,8 +46,8 @@ class Settings:
                                                       "faster and less exact (bench/RESULTS.md).")
     model_cache: Path | None = _setting(None, "Folder for the model's ONNX export; unset means the virtualenv "
                                         "(if writable), else the home's cache folder.")
-    tune_encoder: bool = _setting(True, "Fine-tune the bundled model on half of the encoder-training questions' "
-                                  "named answer sentences (made once, by `make setup`; bench/RESULTS.md).")
+    tune_encoder: bool = _setting(True, "Fine-tune the bundled model on the encoder-training questions' named "
+                                  "answer sentences (made once, by `make setup`; bench/RESULTS.md).")
     encoder_training: list[Path] | None = _setting(None, "Labelled question sets the bundled model is tuned on; "
                                                    "unset means the bundled corpus's train split.")
 

@@ -285,13 +285,14 @@ def fit_sources(service: KnowledgeService, train: list[Question],
     """Which service gathers each train question's features, with the example memory it answers with.
 
     A question named in `cross_fitted` is gathered by the service paired with it (one whose model was
-    tuned without it); every other by `service`. Each memory holds all of train, as answers will.
+    tuned without it); every other by `service`, which always comes first. Each memory holds all of train,
+    as answers will.
     """
     taken = frozenset().union(*(ids for _, ids in cross_fitted))
     sources = [(service, [q for q in train if q.id not in taken])]
     sources += [(other, [q for q in train if q.id in ids]) for other, ids in cross_fitted]
     return [(svc, questions, ExampleMemory.build(train, svc.searchable_in(language)[0]))
-            for svc, questions in sources if questions]
+            for svc, questions in sources]
 
 
 def calibrate_index(service: KnowledgeService, train: list[Question], validation: list[Question],
@@ -307,10 +308,9 @@ def calibrate_index(service: KnowledgeService, train: list[Question], validation
     questions, `cross_fitted` gives their features from models tuned without them (see fit_sources).
     """
     fitters = fit_sources(service, train, cross_fitted, language)
-    searches = [service.searchable_in(language)[0]] + [svc.searchable_in(language)[0] for svc, _, _ in fitters]
+    memory = fitters[0][2]  # the answering service's: validation is gathered with it
+    searches = [svc.searchable_in(language)[0] for svc, _, _ in fitters]
     originals = [search.config for search in searches]
-    own = [fit_memory for svc, _, fit_memory in fitters if svc is service]
-    memory = own[0] if own else ExampleMemory.build(train, searches[0])  # the memory validation is answered with
     best: tuple[tuple[float, float], AnswerScorer, Outcome] | None = None
     try:
         for dense, bm25 in fusion_choices:
@@ -335,6 +335,6 @@ def calibrate_index(service: KnowledgeService, train: list[Question], validation
     assert best is not None
     _, scorer, outcome = best
     tried = [list(choice) for choice in fusion_choices]
-    cross = sum(len(questions) for svc, questions, _ in fitters if svc is not service)
+    cross = sum(len(questions) for _, questions, _ in fitters[1:])
     return replace(scorer, provenance={**scorer.provenance, "fusion_tried": tried, "memory_questions": len(train),
                                        "cross_fitted": cross}), outcome
