@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 
 from bot.evaluation import Question, read_question_set
 from embeddings.model_options import BUNDLED_MODEL
-from knowledge.corpus_loader import BUNDLED_CORPUS
+from knowledge.corpus_loader import BUNDLED_CORPUS, CorpusFolder, load_corpus
+from knowledge.languages import ENGLISH
+from knowledge.sentences import split_sentences
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -51,6 +53,22 @@ def encoder_training_questions(settings: Settings) -> list[Question]:
     return [q for path in paths for q in read_question_set(Path(path))]
 
 
+def negative_corpus(settings: Settings) -> list[str]:
+    """The English sentences of the corpus the training questions are about, where hard negatives are mined.
+
+    The bundled questions are about the bundled corpus; questions set in CITEBOT_ENCODER_TRAINING are about the
+    configured shared folders. Uploads never count: a server adding a document must not retrain the model.
+    """
+    if settings.encoder_training is None:
+        folders = [CorpusFolder(BUNDLED_CORPUS)]
+    else:
+        folders = [CorpusFolder(BUNDLED_CORPUS)] if settings.include_bundled_corpus else []
+        folders += [CorpusFolder(Path(p)) for p in settings.corpus]
+    sentences = {source.text[a:b] for source in load_corpus(folders).sources if source.language == ENGLISH
+                 for a, b in split_sentences(source.text)}
+    return sorted(sentences)
+
+
 def tuning_folds(settings: Settings) -> dict[str, int]:
     """Each tuning question's fold by id: calibrate gives a question features from the other fold's model."""
     return {q.id: tuning_fold(q) for q in encoder_training_questions(settings)}
@@ -62,10 +80,12 @@ def tuned_encoder(settings: Settings, without_fold: int | None = None) -> Encode
     if not pairs:
         return None
     from embeddings.encoder import Encoder, resolve_model
-    from embeddings.tuning import tuned_model, tuning_key
+    from embeddings.tuning import TuningConfig, tuned_model, tuning_key
 
     base = Path(resolve_model(BUNDLED_MODEL))
     cache = settings.model_cache_home
-    return Encoder(f"{BUNDLED_MODEL} tuned:{tuning_key(base, pairs)}", backend=settings.encoder_backend,
-                   precision=settings.encoder_precision, cache_dir=cache,
-                   model_folder=lambda: tuned_model(base, pairs, cache))
+    corpus = negative_corpus(settings)
+    config = TuningConfig()
+    return Encoder(f"{BUNDLED_MODEL} tuned:{tuning_key(base, pairs, config, corpus)}",
+                   backend=settings.encoder_backend, precision=settings.encoder_precision, cache_dir=cache,
+                   model_folder=lambda: tuned_model(base, pairs, cache, config, corpus))

@@ -14,9 +14,12 @@ import json
 import shutil
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from embeddings.atomic import write_text_atomic
 from embeddings.child import run_module
@@ -24,7 +27,7 @@ from embeddings.errors import EncoderError
 from embeddings.files import exclusive_lock
 from embeddings.onnx_cache import model_key
 
-TUNING_VERSION = 1  # bump when fine_tune changes what it makes from the same inputs
+TUNING_VERSION = 2  # bump when fine_tune changes what it makes from the same inputs
 TUNING_TIMEOUT_SECONDS = 1800
 RECORD_FILE = "tuning.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -46,17 +49,23 @@ class TuningConfig:
     learning_rate: float = 3e-5
     batch_size: int = 32
     scale: float = 20.0  # cosine times this is the softmax's logit, as in MultipleNegativesRankingLoss
+    hard_negatives: int = 10  # each pair also meets one of its question's this many nearest non-answers (0: none)
+    duplicate_cosine: float = 0.85  # a sentence this close to one of the question's answers is not a negative
     max_length: int = 128
     seed: int = 0
     threads: int = 2  # fixed, so that the float sums, and so the weights, do not depend on the machine's cores
 
 
-def tuning_key(base_dir: Path, pairs: Sequence[TrainingPair], config: TuningConfig = TuningConfig()) -> str:
-    """Identity of a tuned model: the base model's files, the pairs in order, and the settings."""
+def tuning_key(base_dir: Path, pairs: Sequence[TrainingPair], config: TuningConfig = TuningConfig(),
+               corpus: Sequence[str] = ()) -> str:
+    """Identity of a tuned model: the base model's files, the pairs in order, the settings and the corpus."""
     digest = hashlib.sha256(f"tuning {TUNING_VERSION}\0{model_key(base_dir, 'fp32')}\0".encode())
     digest.update(json.dumps(asdict(config), sort_keys=True).encode())
     for pair in pairs:
         digest.update(f"\0{pair.question}\0{pair.sentence}".encode())
+    digest.update(b"\0corpus")
+    for sentence in corpus:
+        digest.update(f"\0{sentence}".encode())
     return digest.hexdigest()[:16]
 
 
@@ -71,32 +80,39 @@ def is_complete(folder: Path) -> bool:
 
 
 def tuned_model(base_dir: Path, pairs: Sequence[TrainingPair], cache_dir: Path,
-                config: TuningConfig = TuningConfig()) -> Path:
-    """The tuned model's folder under cache_dir, training it first if it is not there."""
+                config: TuningConfig = TuningConfig(), corpus: Sequence[str] = ()) -> Path:
+    """The tuned model's folder under cache_dir, training it first if it is not there.
+
+    corpus: the sentences of the corpus the questions are about, where hard negatives are mined (with the
+    pairs' own sentences).
+    """
     if not pairs:
         raise EncoderError("fine-tuning the model needs question and answer-sentence pairs, and none were given")
-    key = tuning_key(base_dir, pairs, config)
+    key = tuning_key(base_dir, pairs, config, corpus)
     folder = tuned_folder(cache_dir, key)
     if is_complete(folder):
         return folder
     with exclusive_lock(cache_dir / "tuned" / f".{key}.lock"):
         if not is_complete(folder):  # another process may have finished it while we waited
-            _train_in_child(base_dir, pairs, folder, config)
+            _train_in_child(base_dir, pairs, corpus, folder, config)
     return folder
 
 
-def _train_in_child(base_dir: Path, pairs: Sequence[TrainingPair], folder: Path, config: TuningConfig) -> None:
+def _train_in_child(base_dir: Path, pairs: Sequence[TrainingPair], corpus: Sequence[str], folder: Path,
+                    config: TuningConfig) -> None:
     """Train in a child process into a scratch folder, then move it into place whole."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     try:
-        (scratch / "pairs.json").write_text(json.dumps([asdict(p) for p in pairs]), encoding="utf-8")
+        (scratch / "pairs.json").write_text(json.dumps({"pairs": [asdict(p) for p in pairs], "corpus": list(corpus)}),
+                                            encoding="utf-8")
         run_module("embeddings.tuning", [str(base_dir), str(scratch / "pairs.json"), str(scratch / "model"),
                                          json.dumps(asdict(config))], f"fine-tuning {base_dir}",
                    TUNING_TIMEOUT_SECONDS, "Fine-tuning needs torch and transformers (`make setup` installs both); "
                    "or set CITEBOT_TUNE_ENCODER=false to use the model as shipped.")
         write_text_atomic(scratch / "model" / RECORD_FILE, json.dumps(
-            {"tuning_version": TUNING_VERSION, "base": str(base_dir), "pairs": len(pairs), **asdict(config)},
+            {"tuning_version": TUNING_VERSION, "base": str(base_dir), "pairs": len(pairs),
+             "corpus_sentences": len(corpus), **asdict(config)},
             indent=2))
         if folder.exists():  # an unfinished folder from a process that died
             shutil.rmtree(folder)
@@ -106,7 +122,7 @@ def _train_in_child(base_dir: Path, pairs: Sequence[TrainingPair], folder: Path,
 
 
 def fine_tune(base_dir: Path, pairs: Sequence[TrainingPair], out_dir: Path,
-              config: TuningConfig = TuningConfig()) -> None:
+              config: TuningConfig = TuningConfig(), corpus: Sequence[str] = ()) -> None:
     """Fine-tune the model in base_dir on the pairs and write it, with the base's other files, to out_dir."""
     import random
 
@@ -125,6 +141,10 @@ def fine_tune(base_dir: Path, pairs: Sequence[TrainingPair], out_dir: Path,
         pooled = (model(**batch).last_hidden_state * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
         return torch.nn.functional.normalize(pooled, dim=-1)
 
+    answers: dict[str, set[str]] = {}
+    for pair in pairs:
+        answers.setdefault(pair.question, set()).add(pair.sentence)
+    negatives = _mined_negatives(embed, answers, corpus, config) if config.hard_negatives else {}
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate)
     order = list(pairs)
     model.train()
@@ -134,8 +154,13 @@ def fine_tune(base_dir: Path, pairs: Sequence[TrainingPair], out_dir: Path,
             batch = _distinct_sentences(order[start:start + config.batch_size])
             if len(batch) < 2:
                 continue
-            logits = embed([p.question for p in batch]) @ embed([p.sentence for p in batch]).T * config.scale
-            loss = torch.nn.functional.cross_entropy(logits, torch.arange(len(batch)))
+            columns = [p.sentence for p in batch] + [random.choice(negatives[p.question]) for p in batch
+                                                     if negatives.get(p.question)]
+            logits = embed([p.question for p in batch]) @ embed(columns).T * config.scale
+            # Another of a question's own answers (a mined negative may answer another question) is no negative.
+            other_answer = torch.tensor([[c in answers[p.question] and c != p.sentence for c in columns]
+                                         for p in batch])
+            loss = torch.nn.functional.cross_entropy(logits.masked_fill(other_answer, -1e4), torch.arange(len(batch)))
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -145,6 +170,25 @@ def fine_tune(base_dir: Path, pairs: Sequence[TrainingPair], out_dir: Path,
             continue
         (shutil.copytree if item.is_dir() else shutil.copy2)(item, out_dir / item.name)
     model.save_pretrained(out_dir, safe_serialization=True)
+
+
+def _mined_negatives(embed: Callable[[list[str]], Any], answers: dict[str, set[str]], corpus: Sequence[str],
+                     config: TuningConfig) -> dict[str, list[str]]:
+    """Each question's hard negatives among the corpus and training sentences, mined with the model untuned."""
+    import torch
+
+    from embeddings.hard_negatives import hard_negatives
+
+    questions, sentences = list(answers), sorted({*corpus, *(s for own in answers.values() for s in own)})
+    position = {s: i for i, s in enumerate(sentences)}
+    with torch.no_grad():
+        def vectors(texts: list[str]) -> np.ndarray:
+            return torch.cat([embed(texts[i:i + 64]) for i in range(0, len(texts), 64)]).numpy()
+
+        mined = hard_negatives(vectors(questions), vectors(sentences),
+                               [{position[s] for s in answers[q]} for q in questions], config.hard_negatives,
+                               config.duplicate_cosine)
+    return {q: [sentences[j] for j in ids] for q, ids in zip(questions, mined)}
 
 
 def _distinct_sentences(batch: Sequence[TrainingPair]) -> list[TrainingPair]:
@@ -160,5 +204,6 @@ def _distinct_sentences(batch: Sequence[TrainingPair]) -> list[TrainingPair]:
 
 if __name__ == "__main__":
     base, pairs_file, out, config_json = sys.argv[1:5]
-    loaded = [TrainingPair(**p) for p in json.loads(Path(pairs_file).read_text(encoding="utf-8"))]
-    fine_tune(Path(base), loaded, Path(out), TuningConfig(**json.loads(config_json)))
+    given = json.loads(Path(pairs_file).read_text(encoding="utf-8"))
+    fine_tune(Path(base), [TrainingPair(**p) for p in given["pairs"]], Path(out),
+              TuningConfig(**json.loads(config_json)), given["corpus"])

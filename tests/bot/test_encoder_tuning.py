@@ -6,7 +6,14 @@ import shutil
 import numpy as np
 
 from bot.answering.training import fit_sources
-from bot.encoder_tuning import BUNDLED_ENCODER_TRAINING, tuned_encoder, tuning_fold, tuning_folds, tuning_pairs
+from bot.encoder_tuning import (
+    BUNDLED_ENCODER_TRAINING,
+    negative_corpus,
+    tuned_encoder,
+    tuning_fold,
+    tuning_folds,
+    tuning_pairs,
+)
 from bot.evaluation import collapse, read_question_set
 from bot.settings import Settings, build_encoder
 from knowledge.corpus_loader import BUNDLED_CORPUS
@@ -67,3 +74,18 @@ def test_calibrate_gathers_each_cross_fitted_question_with_the_model_tuned_witho
     assert [(svc, [q.id for q in questions]) for svc, questions, _ in sources] == [
         (bundled_service, [q.id for q in TRAIN[:30] if q.id not in cross]), (other, sorted(cross, key=order))]
     assert all(len(memory.questions) == 30 for _, _, memory in sources)  # each memory holds all of train
+
+
+def test_hard_negatives_come_from_the_corpus_the_questions_are_about_never_from_uploads(tmp_path):
+    bundled = negative_corpus(Settings(home=tmp_path, include_bundled_corpus=False))
+    assert "ICE announced Secure Communities in March 2008, according to the American Immigration Council's " \
+           "Secure Communities fact sheet of November 2011." in bundled
+    assert not any("Comunidades Seguras" in s for s in bundled)  # English sentences only: the model is English
+    (tmp_path / "uploads" / "guild-1").mkdir(parents=True)
+    (tmp_path / "uploads" / "guild-1" / "flyer.md").write_text("A server's own upload says this.\n")
+    assert negative_corpus(Settings(home=tmp_path)) == bundled  # an upload does not retrain the model
+    folder = tmp_path / "program"
+    folder.mkdir()
+    (folder / "notes.md").write_text("Another program's corpus has this sentence. And this one.\n")
+    other = Settings(home=tmp_path, include_bundled_corpus=False, corpus=[folder], encoder_training=[tmp_path / "q"])
+    assert negative_corpus(other) == ["Another program's corpus has this sentence.", "And this one."][::-1]

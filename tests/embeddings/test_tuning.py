@@ -40,6 +40,7 @@ def test_the_key_follows_the_base_model_the_pairs_and_the_settings():
     assert key != tuning_key(base_dir(), PAIRS[1:], FAST)
     assert key != tuning_key(base_dir(), PAIRS[::-1], FAST)  # the order is the training order
     assert key != tuning_key(base_dir(), PAIRS, TuningConfig(epochs=5, learning_rate=1e-4, batch_size=6))
+    assert key != tuning_key(base_dir(), PAIRS, FAST, ["A sentence the hard negatives are mined from."])
 
 
 def test_a_tuned_model_brings_questions_nearer_their_answers_and_is_made_once(tmp_path: Path, torch_encoder):
