@@ -19,7 +19,7 @@ PAIRS = [
     TrainingPair("what happened to the prints", "Fingerprints taken at booking went to the FBI and on to DHS."),
     TrainingPair("did it come back", "An executive order in January 2017 brought the program back."),
 ]
-FAST = TuningConfig(epochs=4, learning_rate=1e-4, batch_size=6)
+FAST = TuningConfig(epochs=4, learning_rate=1e-4, batch_size=6, hard_negatives=2)  # the hard-negative path too
 
 
 def base_dir() -> Path:
@@ -39,7 +39,8 @@ def test_the_key_follows_the_base_model_the_pairs_and_the_settings():
     assert key == tuning_key(base_dir(), list(PAIRS), FAST)
     assert key != tuning_key(base_dir(), PAIRS[1:], FAST)
     assert key != tuning_key(base_dir(), PAIRS[::-1], FAST)  # the order is the training order
-    assert key != tuning_key(base_dir(), PAIRS, TuningConfig(epochs=5, learning_rate=1e-4, batch_size=6))
+    assert key != tuning_key(base_dir(), PAIRS, TuningConfig(epochs=5, learning_rate=1e-4, batch_size=6,
+                                                             hard_negatives=2))
     assert key != tuning_key(base_dir(), PAIRS, FAST, ["A sentence the hard negatives are mined from."])
 
 
