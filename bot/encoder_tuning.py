@@ -84,8 +84,9 @@ def tuned_encoder(settings: Settings, without_fold: int | None = None) -> Encode
 
     base = Path(resolve_model(BUNDLED_MODEL))
     cache = settings.model_cache_home
-    corpus = negative_corpus(settings)
     config = TuningConfig()
+    # Only training against hard negatives reads the corpus: otherwise it is no input, and no start-up cost.
+    corpus = negative_corpus(settings) if config.hard_negatives else []
     return Encoder(f"{BUNDLED_MODEL} tuned:{tuning_key(base, pairs, config, corpus)}",
                    backend=settings.encoder_backend, precision=settings.encoder_precision, cache_dir=cache,
                    model_folder=lambda: tuned_model(base, pairs, cache, config, corpus))

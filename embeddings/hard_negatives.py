@@ -19,14 +19,14 @@ def hard_negatives(question_vectors: np.ndarray, sentence_vectors: np.ndarray, a
     Vectors are unit length; answers[i] holds the ids of the sentences that answer question i.
     """
     similarity = question_vectors @ sentence_vectors.T
-    between_sentences = sentence_vectors @ sentence_vectors.T
     mined = []
     for i, own in enumerate(answers):
         excluded = np.zeros(len(sentence_vectors), dtype=bool)
         if own:
             ids = sorted(own)
             excluded[ids] = True
-            excluded |= between_sentences[ids].max(axis=0) >= duplicate_cosine
+            # Only the answers' rows: a whole sentence-by-sentence matrix grows with the square of the corpus.
+            excluded |= (sentence_vectors[ids] @ sentence_vectors.T).max(axis=0) >= duplicate_cosine
         order = np.argsort(-similarity[i], kind="stable")
         mined.append([int(j) for j in order[~excluded[order]][:top]])
     return mined
